@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// command is one subcommand: its help text and its entry point.
+type command struct {
+	name     string
+	summary  string
+	usage    string // the synopsis after "auditexport "
+	about    string // what it does, a paragraph
+	examples []string
+	flags    func(fs *flag.FlagSet) func(ctx context.Context, io *stdio) error
+}
+
+type stdio struct {
+	out, err io.Writer
+	args     []string // positional arguments left after flags
+}
+
+func commands() []*command {
+	return []*command{runCommand(), backfillCommand(), planCommand(), schemaCommand(), generateCommand(), versionCommand()}
+}
+
+// Main runs the CLI and returns the process exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		printMainHelp(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	name := args[0]
+	if name == "help" {
+		name, args = args[1], []string{args[1], "--help"}
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == name {
+			cmd = c
+		}
+	}
+	if name == "--version" || name == "-version" {
+		cmd, args = versionCommand(), []string{"version"}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "auditexport: unknown command %q\nTry: auditexport --help\n", name)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("auditexport "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	exec := cmd.flags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandHelp(stdout, cmd, fs)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "auditexport %s: %v\nTry: auditexport %s --help\n", cmd.name, err, cmd.name)
+		return exitUsage
+	}
+	err := exec(ctx, &stdio{out: stdout, err: stderr, args: fs.Args()})
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	fmt.Fprintf(stderr, "auditexport %s: %v\n", cmd.name, err)
+	var ue *usageError
+	var ce *ConfigError
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "Try: auditexport %s --help\n", cmd.name)
+	}
+	return code
+}
+
+func printMainHelp(w io.Writer) {
+	fmt.Fprint(w, `auditexport keeps Sigma audit logs beyond Sigma's 30 days: it reads Sigma's
+CSV/CSV.gz/JSON Lines exports from a landing prefix (or a PostgreSQL table),
+maps friendly column names to CDW column IDs, and writes typed, deduplicated
+Parquet partitions by event date to S3, GCS, Azure Blob or a local directory.
+
+Usage:
+  auditexport <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Examples:
+  auditexport run --config configs/local.yaml
+  auditexport backfill --config prod.yaml --from 2026-10-01 --to 2026-10-31
+  auditexport schema --header "Timestamp,Event Type,User Email"
+
+Every setting can be given in the YAML file (--config), as an environment
+variable (AUDITEXPORT_ + the key in upper case, dots as underscores) or as a
+flag (--<key>); flags win over the environment, which wins over the file.
+Run 'auditexport <command> --help' for a command's flags and settings.
+`)
+	printExitStatus(w)
+}
+
+func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "%s\n\nUsage:\n  auditexport %s\n\n%s\n", c.summary, c.usage, c.about)
+	if len(c.examples) > 0 {
+		fmt.Fprint(w, "\nExamples:\n")
+		for _, e := range c.examples {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+	var own, settings []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.Contains(f.Name, ".") {
+			settings = append(settings, f)
+		} else {
+			own = append(own, f)
+		}
+	})
+	printFlags := func(title string, fl []*flag.Flag) {
+		if len(fl) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "\n%s:\n", title)
+		for _, f := range fl {
+			name, usage := flag.UnquoteUsage(f)
+			line := "  --" + f.Name
+			if name != "" {
+				line += " " + name
+			}
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+		}
+	}
+	printFlags("Flags", own)
+	printFlags("Settings (YAML key = flag name; env AUDITEXPORT_<KEY>)", settings)
+	fmt.Fprintln(w)
+	printExitStatus(w)
+}
+
+func printExitStatus(w io.Writer) {
+	fmt.Fprintf(w, `
+EXIT STATUS:
+  %d  success
+  %d  the run failed (source, destination or data error); nothing half-written is published
+  %d  usage or configuration error
+  %d  more rows were rejected than rejects.max_rows / rejects.max_fraction allow
+`, exitOK, exitFailure, exitUsage, exitRejects)
+}

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/auditexport/auditexport/exporter"
+	"github.com/auditexport/auditexport/schema"
+)
+
+// Config is the whole configuration: defaults, then the YAML file, then
+// AUDITEXPORT_* environment variables, then flags. Every leaf setting has a
+// YAML key (its dotted path), an environment variable and a flag; see
+// settings.go. Credentials never live here: they come from each cloud SDK's
+// default chain, or from the environment.
+type Config struct {
+	Source       SourceConfig       `yaml:"source"`
+	Destination  DestinationConfig  `yaml:"destination"`
+	Schema       SchemaConfig       `yaml:"schema"`
+	Partitioning PartitioningConfig `yaml:"partitioning"`
+	Parquet      ParquetConfig      `yaml:"parquet"`
+	Dedup        DedupConfig        `yaml:"dedup"`
+	Rejects      RejectsConfig      `yaml:"rejects"`
+	Run          RunConfig          `yaml:"run"`
+	Log          LogConfig          `yaml:"log"`
+}
+
+type SourceConfig struct {
+	Kind     string         `yaml:"kind" help:"where entries come from: sigma-export (Sigma's CSV, CSV.gz or JSON Lines exports under a landing prefix) or postgres (a table or view)"`
+	URL      string         `yaml:"url" help:"landing bucket URL or local directory of Sigma exports (s3://, gs://, azblob://, file://, mem:// or a path)"`
+	Prefix   string         `yaml:"prefix" help:"key prefix of the exports inside source.url"`
+	TimeZone string         `yaml:"timezone" help:"IANA zone of source timestamps written without a UTC offset"`
+	Postgres PostgresConfig `yaml:"postgres"`
+}
+
+type PostgresConfig struct {
+	DSN        string `yaml:"dsn" help:"connection string or URL; put the password in PGPASSWORD or in AUDITEXPORT_SOURCE_POSTGRES_DSN, never in the YAML" secret:"true"`
+	Table      string `yaml:"table" help:"table or view of audit rows, optionally schema-qualified (audit.audit_logs)"`
+	TimeColumn string `yaml:"time_column" help:"the table's event time column"`
+	FetchRows  int    `yaml:"fetch_rows" help:"rows per fetch from the server-side cursor"`
+}
+
+type DestinationConfig struct {
+	URL    string `yaml:"url" help:"bucket URL or local directory for the archive (s3://, gs://, azblob://, file://, mem:// or a path)"`
+	Prefix string `yaml:"prefix" help:"key prefix of the archive inside destination.url"`
+}
+
+type SchemaConfig struct {
+	Strict     bool             `yaml:"strict" help:"fail on a header that is neither a catalog column nor in schema.columns, instead of keeping it as a derived string column"`
+	TimeColumn string           `yaml:"time_column" help:"column ID of the event time"`
+	Columns    []schema.Mapping `yaml:"columns" help:"the org's own mapping: renamed friendly names and extra columns (YAML only)"`
+}
+
+type PartitioningConfig struct {
+	TimeZone   string `yaml:"timezone" help:"IANA zone whose calendar date names the event_date partition"`
+	ByCategory bool   `yaml:"by_category" help:"add an event_category=<category> sub-partition"`
+}
+
+type ParquetConfig struct {
+	Compression      string `yaml:"compression" help:"zstd, snappy, gzip, lz4_raw or none"`
+	CompressionLevel int    `yaml:"compression_level" help:"codec level for zstd (1-22) or gzip (1-9); 0 is the codec's default"`
+	RowGroupRows     int    `yaml:"row_group_rows" help:"rows per row group (and per in-memory batch)"`
+	TargetFileSize   string `yaml:"target_file_size" help:"roll a new file once one reaches this size (e.g. 256MiB)"`
+	LowerCaseColumns bool   `yaml:"lower_case_columns" help:"name columns event_type instead of EVENT_TYPE"`
+}
+
+type DedupConfig struct {
+	Key []string `yaml:"key" help:"column IDs whose values identify an event; empty: EVENT_ID where present, else a fingerprint of the whole row"`
+}
+
+type RejectsConfig struct {
+	MaxRows     int64   `yaml:"max_rows" help:"fail the run when more rows than this are rejected; -1 for no limit"`
+	MaxFraction float64 `yaml:"max_fraction" help:"fail the run when more than this fraction (0..1) of the rows read is rejected"`
+}
+
+type RunConfig struct {
+	Lookback time.Duration `yaml:"lookback" help:"how far before now a run of a database source reads, so late rows land"`
+	WorkDir  string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
+}
+
+type LogConfig struct {
+	Level  string `yaml:"level" help:"debug, info, warn or error"`
+	Format string `yaml:"format" help:"text, json, or auto (text on a terminal, json otherwise)"`
+}
+
+// defaultConfig is the configuration before any file, env or flag.
+func defaultConfig() Config {
+	return Config{
+		Source: SourceConfig{
+			Kind:     "sigma-export",
+			TimeZone: "UTC",
+			Postgres: PostgresConfig{TimeColumn: "TIMESTAMP", FetchRows: 10000},
+		},
+		Schema:       SchemaConfig{TimeColumn: "TIMESTAMP"},
+		Partitioning: PartitioningConfig{TimeZone: "UTC"},
+		Parquet: ParquetConfig{
+			Compression:    "zstd",
+			RowGroupRows:   128 * 1024,
+			TargetFileSize: "256MiB",
+		},
+		Rejects: RejectsConfig{MaxRows: -1, MaxFraction: 0.01},
+		Run:     RunConfig{Lookback: 72 * time.Hour},
+		Log:     LogConfig{Level: "info", Format: "auto"},
+	}
+}
+
+// loadYAML decodes a config file strictly: an unknown key is an error that
+// names it, so a typo never silently falls back to a default.
+func loadYAML(path string, c *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &ConfigError{Setting: "--config", Value: path, Problem: "cannot read the file: " + err.Error()}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return &ConfigError{Setting: "--config", Value: path, Problem: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	return nil
+}
+
+// ConfigError names the setting, the bad value and what is wrong with it.
+type ConfigError struct {
+	Setting string
+	Value   string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Setting, e.Problem)
+	}
+	return fmt.Sprintf("%s %q: %s", e.Setting, e.Value, e.Problem)
+}
+
+var idPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+
+// validate checks every setting and returns all problems at once.
+func (c *Config) validate(origin map[string]string) error {
+	var errs []error
+	bad := func(setting, value, problem string) {
+		errs = append(errs, &ConfigError{Setting: setting, Value: value, Problem: problem})
+	}
+	switch c.Source.Kind {
+	case "sigma-export":
+		if c.Source.URL == "" {
+			bad("source.url", "", "is required for source.kind sigma-export (e.g. s3://landing-bucket or ./configs/samples)")
+		}
+	case "postgres":
+		if c.Source.Postgres.Table == "" {
+			bad("source.postgres.table", "", "is required for source.kind postgres")
+		}
+		if c.Source.Postgres.FetchRows <= 0 {
+			bad("source.postgres.fetch_rows", fmt.Sprint(c.Source.Postgres.FetchRows), "must be > 0")
+		}
+		if origin["source.postgres.dsn"] == "config" && dsnHasPassword(c.Source.Postgres.DSN) {
+			bad("source.postgres.dsn", "", "holds a password in the config file; set PGPASSWORD or AUDITEXPORT_SOURCE_POSTGRES_DSN in the environment instead")
+		}
+	default:
+		bad("source.kind", c.Source.Kind, "must be sigma-export or postgres")
+	}
+	if c.Destination.URL == "" {
+		bad("destination.url", "", "is required (e.g. s3://archive-bucket or ./out)")
+	}
+	for _, z := range []struct{ key, v string }{{"source.timezone", c.Source.TimeZone}, {"partitioning.timezone", c.Partitioning.TimeZone}} {
+		if _, err := time.LoadLocation(z.v); err != nil || z.v == "" {
+			bad(z.key, z.v, "is not an IANA time zone (e.g. UTC, America/New_York)")
+		}
+	}
+	if !idPattern.MatchString(c.Schema.TimeColumn) {
+		bad("schema.time_column", c.Schema.TimeColumn, "must be a column ID in upper snake case (e.g. TIMESTAMP)")
+	}
+	for i, k := range c.Dedup.Key {
+		if !idPattern.MatchString(k) {
+			bad(fmt.Sprintf("dedup.key[%d]", i), k, "must be a column ID in upper snake case (e.g. EVENT_ID)")
+		}
+	}
+	if _, err := parseCodec(c.Parquet.Compression); err != nil {
+		bad("parquet.compression", c.Parquet.Compression, "must be zstd, snappy, gzip, lz4_raw or none")
+	}
+	if l := c.Parquet.CompressionLevel; l < 0 || l > 22 {
+		bad("parquet.compression_level", fmt.Sprint(l), "must be 0 (codec default) to 22")
+	}
+	if c.Parquet.RowGroupRows < 1 || c.Parquet.RowGroupRows > 16<<20 {
+		bad("parquet.row_group_rows", fmt.Sprint(c.Parquet.RowGroupRows), "must be between 1 and 16777216")
+	}
+	if n, err := parseSize(c.Parquet.TargetFileSize); err != nil {
+		bad("parquet.target_file_size", c.Parquet.TargetFileSize, err.Error())
+	} else if n < 1<<20 {
+		bad("parquet.target_file_size", c.Parquet.TargetFileSize, "must be at least 1MiB")
+	}
+	if c.Rejects.MaxRows < -1 {
+		bad("rejects.max_rows", fmt.Sprint(c.Rejects.MaxRows), "must be -1 (no limit) or >= 0")
+	}
+	if f := c.Rejects.MaxFraction; f < 0 || f > 1 {
+		bad("rejects.max_fraction", fmt.Sprint(f), "must be between 0 and 1")
+	}
+	if c.Run.Lookback < 0 {
+		bad("run.lookback", c.Run.Lookback.String(), "must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", c.Log.Level, "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "auto", "text", "json":
+	default:
+		bad("log.format", c.Log.Format, "must be auto, text or json")
+	}
+	for _, u := range []struct{ key, v string }{{"source.url", c.Source.URL}, {"destination.url", c.Destination.URL}} {
+		if u.v != "" && hasUserinfoPassword(u.v) {
+			bad(u.key, "", "holds credentials; use the cloud SDK's default credential chain or environment variables instead")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseCodec(name string) (string, error) {
+	switch strings.ToLower(name) {
+	case "zstd", "snappy", "gzip", "lz4_raw", "none":
+		return strings.ToLower(name), nil
+	}
+	return "", fmt.Errorf("unknown codec %q", name)
+}
+
+// parseSize reads a byte size: a number with an optional unit B, KB, MB,
+// GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			mult, t = u.mult, strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscan(t, &n); err != nil || n < 0 || fmt.Sprint(n) != t {
+		return 0, errors.New("is not a size (e.g. 256MiB, 64MB, 1048576)")
+	}
+	return n * mult, nil
+}
+
+func dsnHasPassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
+	return regexp.MustCompile(`(^|\s)password\s*=`).MatchString(dsn)
+}
+
+func hasUserinfoPassword(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return false
+	}
+	_, ok := u.User.Password()
+	return ok
+}
+
+// exporterParquet converts the parquet settings.
+func (c *Config) exporterParquet() exporter.ParquetOptions {
+	n, _ := parseSize(c.Parquet.TargetFileSize)
+	return exporter.ParquetOptions{
+		Compression:      strings.ToLower(c.Parquet.Compression),
+		CompressionLevel: c.Parquet.CompressionLevel,
+		RowGroupRows:     c.Parquet.RowGroupRows,
+		TargetFileBytes:  n,
+		LowerCaseColumns: c.Parquet.LowerCaseColumns,
+	}
+}

@@ -1,0 +1,20 @@
+// Command auditexport keeps Sigma audit logs beyond Sigma's 30 days: it
+// reads Sigma's exports (or a database copy of the audit log), maps
+// friendly column names to CDW column IDs, and writes typed, deduplicated
+// Parquet partitions by event date to S3, GCS, Azure Blob or a directory.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // zone data for scratch/distroless images
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// envPrefix starts every environment variable: the YAML key in upper case
+// with dots as underscores, e.g. destination.url -> AUDITEXPORT_DESTINATION_URL.
+const envPrefix = "AUDITEXPORT_"
+
+// setting is one leaf of Config, addressable by YAML key, environment
+// variable and flag (--<yaml key>).
+type setting struct {
+	key    string
+	env    string
+	help   string
+	secret bool
+	v      reflect.Value
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// settingsOf lists every leaf setting of c in declaration order. Lists of
+// structs (schema.columns) are YAML-only and left out.
+func settingsOf(c *Config) []setting {
+	var out []setting
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			key := prefix + name
+			fv := v.Field(i)
+			if f.Type.Kind() == reflect.Struct && f.Type != durationType {
+				walk(fv, key+".")
+				continue
+			}
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
+				continue
+			}
+			out = append(out, setting{
+				key:    key,
+				env:    envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_")),
+				help:   f.Tag.Get("help"),
+				secret: f.Tag.Get("secret") == "true",
+				v:      fv,
+			})
+		}
+	}
+	walk(reflect.ValueOf(c).Elem(), "")
+	return out
+}
+
+// set parses raw into the setting.
+func (s setting) set(raw string) error {
+	switch {
+	case s.v.Type() == durationType:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("is not a duration (e.g. 72h, 90m)")
+		}
+		s.v.SetInt(int64(d))
+	case s.v.Kind() == reflect.String:
+		s.v.SetString(raw)
+	case s.v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("is not a boolean (true or false)")
+		}
+		s.v.SetBool(b)
+	case s.v.Kind() == reflect.Int, s.v.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("is not an integer")
+		}
+		s.v.SetInt(n)
+	case s.v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return fmt.Errorf("is not a number")
+		}
+		s.v.SetFloat(f)
+	case s.v.Kind() == reflect.Slice:
+		var items []string
+		for _, p := range strings.Split(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				items = append(items, p)
+			}
+		}
+		s.v.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("has an unsupported type %s", s.v.Type())
+	}
+	return nil
+}
+
+// display renders the current value, hiding secrets.
+func (s setting) display() string {
+	if s.secret && !s.v.IsZero() {
+		return "**redacted**"
+	}
+	switch {
+	case s.v.Type() == durationType:
+		return time.Duration(s.v.Int()).String()
+	case s.v.Kind() == reflect.Slice:
+		parts := make([]string, s.v.Len())
+		for i := range parts {
+			parts[i] = s.v.Index(i).String()
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(s.v.Interface())
+}
+
+// configFlags registers --config and one flag per setting on fs, recording
+// what was given; load applies them in order.
+type configFlags struct {
+	path  string
+	given map[string]string
+	order []string
+}
+
+func addConfigFlags(fs *flag.FlagSet) *configFlags {
+	cf := &configFlags{given: map[string]string{}}
+	fs.StringVar(&cf.path, "config", "", "YAML config `file` (env AUDITEXPORT_CONFIG)")
+	var scratch Config
+	for _, s := range settingsOf(&scratch) {
+		key := s.key
+		fs.Func(key, s.help+" (env "+s.env+")", func(v string) error {
+			if _, ok := cf.given[key]; !ok {
+				cf.order = append(cf.order, key)
+			}
+			cf.given[key] = v
+			return nil
+		})
+	}
+	return cf
+}
+
+// loadedConfig is a validated config and where each setting came from.
+type loadedConfig struct {
+	Config
+	origin map[string]string // key -> default | config | env | flag
+}
+
+// load builds the config: defaults, YAML file, environment, flags, then
+// validation.
+func (cf *configFlags) load() (*loadedConfig, error) {
+	lc, err := cf.loadUnvalidated()
+	if err != nil {
+		return nil, err
+	}
+	if err := lc.validate(lc.origin); err != nil {
+		return nil, err
+	}
+	return lc, nil
+}
+
+// loadUnvalidated builds the config without validating it, for commands
+// that need only part of it (schema).
+func (cf *configFlags) loadUnvalidated() (*loadedConfig, error) {
+	lc := &loadedConfig{Config: defaultConfig(), origin: map[string]string{}}
+	path := cf.path
+	if path == "" {
+		path = os.Getenv("AUDITEXPORT_CONFIG")
+	}
+	if path != "" {
+		if err := loadYAML(path, &lc.Config); err != nil {
+			return nil, err
+		}
+		keys, err := yamlKeys(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			lc.origin[k] = "config"
+		}
+	}
+	settings := settingsOf(&lc.Config)
+	byKey := map[string]setting{}
+	for _, s := range settings {
+		byKey[s.key] = s
+		if raw, ok := os.LookupEnv(s.env); ok {
+			if err := s.set(raw); err != nil {
+				return nil, &ConfigError{Setting: s.env, Value: shown(s, raw), Problem: err.Error()}
+			}
+			lc.origin[s.key] = "env"
+		}
+	}
+	for _, k := range cf.order {
+		s := byKey[k]
+		if err := s.set(cf.given[k]); err != nil {
+			return nil, &ConfigError{Setting: "--" + k, Value: shown(s, cf.given[k]), Problem: err.Error()}
+		}
+		lc.origin[k] = "flag"
+	}
+	return lc, nil
+}
+
+func shown(s setting, raw string) string {
+	if s.secret {
+		return "**redacted**"
+	}
+	return raw
+}
+
+// yamlKeys lists the dotted keys a YAML file sets.
+func yamlKeys(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&m); err != nil {
+		return nil, nil
+	}
+	var keys []string
+	var walk func(m map[string]any, prefix string)
+	walk = func(m map[string]any, prefix string) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				walk(sub, prefix+k+".")
+				continue
+			}
+			keys = append(keys, prefix+k)
+		}
+	}
+	walk(m, "")
+	sort.Strings(keys)
+	return keys, nil
+}

@@ -1,0 +1,138 @@
+package exporter
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/schema"
+	"github.com/auditexport/auditexport/sinks"
+)
+
+// Options configure one run. The cmd package builds them from the config.
+type Options struct {
+	Source  source.Source
+	Dest    *sinks.Bucket
+	Catalog *schema.Catalog
+
+	// Strict fails a header that is neither a catalog column nor in the
+	// org's mapping, instead of keeping it as a derived string column.
+	Strict bool
+	// TimeColumn is the column ID of the event time (default TIMESTAMP).
+	TimeColumn string
+	// IDColumn is the column ID of the event's unique ID (default EVENT_ID).
+	IDColumn string
+	// CategoryColumn is the column ID of the event category (default
+	// EVENT_CATEGORY).
+	CategoryColumn string
+	// KeyColumns, when set, make the event key the values of these columns;
+	// by default it is IDColumn where a row has one, else a fingerprint of
+	// the whole mapped row.
+	KeyColumns []string
+	// SourceZone is the zone of source timestamps written without an offset.
+	SourceZone *time.Location
+	// PartitionZone is the zone whose calendar date names a partition.
+	PartitionZone *time.Location
+	// ByCategory adds an event_category=<value> sub-partition.
+	ByCategory bool
+	// Window keeps only events whose time is inside it.
+	Window source.Window
+
+	Parquet ParquetOptions
+	Rejects RejectOptions
+
+	// WorkDir holds the run's spill files (default: the system temp dir).
+	WorkDir string
+	// DryRun reads and plans everything and writes nothing.
+	DryRun bool
+	// RunID names the run in file names and logs.
+	RunID string
+	// ToolVersion is recorded in each Parquet file's metadata.
+	ToolVersion string
+	Logger      *slog.Logger
+	// Now is the clock (tests set it).
+	Now func() time.Time
+}
+
+// ParquetOptions tune the encoding of output files.
+type ParquetOptions struct {
+	// Compression: zstd (default), snappy, gzip, lz4_raw, none.
+	Compression string
+	// CompressionLevel for zstd and gzip; 0 is the codec's default.
+	CompressionLevel int
+	// RowGroupRows is the number of rows per row group (and per batch).
+	RowGroupRows int
+	// TargetFileBytes rolls a new file once a file reaches this size.
+	TargetFileBytes int64
+	// LowerCaseColumns names columns event_type instead of EVENT_TYPE.
+	LowerCaseColumns bool
+}
+
+// RejectOptions set how many rejected rows fail a run.
+type RejectOptions struct {
+	// MaxRows fails the run when more rows than this are rejected; a
+	// negative value means no limit.
+	MaxRows int64
+	// MaxFraction fails the run when more than this fraction of the rows
+	// read is rejected; 1 means no limit.
+	MaxFraction float64
+}
+
+// Defaults fill unset options.
+func (o *Options) defaults() {
+	if o.TimeColumn == "" {
+		o.TimeColumn = "TIMESTAMP"
+	}
+	if o.IDColumn == "" {
+		o.IDColumn = "EVENT_ID"
+	}
+	if o.CategoryColumn == "" {
+		o.CategoryColumn = "EVENT_CATEGORY"
+	}
+	if o.SourceZone == nil {
+		o.SourceZone = time.UTC
+	}
+	if o.PartitionZone == nil {
+		o.PartitionZone = time.UTC
+	}
+	if o.Parquet.Compression == "" {
+		o.Parquet.Compression = "zstd"
+	}
+	if o.Parquet.RowGroupRows <= 0 {
+		o.Parquet.RowGroupRows = 128 * 1024
+	}
+	if o.Parquet.TargetFileBytes <= 0 {
+		o.Parquet.TargetFileBytes = 256 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Source == nil {
+		errs = append(errs, errors.New("no source"))
+	}
+	if o.Dest == nil && !o.DryRun {
+		errs = append(errs, errors.New("no destination"))
+	}
+	if o.Catalog == nil {
+		errs = append(errs, errors.New("no catalog"))
+	}
+	if o.RunID == "" {
+		errs = append(errs, errors.New("no run ID"))
+	}
+	if _, err := codec(o.Parquet.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Rejects.MaxFraction < 0 || o.Rejects.MaxFraction > 1 {
+		errs = append(errs, fmt.Errorf("rejects max fraction must be within 0..1, got %v", o.Rejects.MaxFraction))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,108 @@
+package exporter
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditexport/auditexport/schema"
+)
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+func TestEscapePartitionValue(t *testing.T) {
+	cases := map[string]string{
+		"ACCESS_SIGMA":   "ACCESS_SIGMA",
+		"":               "__HIVE_DEFAULT_PARTITION__",
+		".":              "%2E",
+		"..":             "%2E%2E",
+		"../../x":        "..%2F..%2Fx",
+		"a/b":            "a%2Fb",
+		`a\b`:            "a%5Cb",
+		"k=v":            "k%3Dv",
+		"50%":            "50%25",
+		"tab\there":      "tab%09here",
+		"new\nline":      "new%0Aline",
+		"with space":     "with space",
+		"Zürich":         "Zürich",
+		"a:b?c#d*e\"f'g": "a%3Ab%3Fc%23d%2Ae%22f%27g",
+	}
+	for in, want := range cases {
+		got := escapePartitionValue(in)
+		if got != want {
+			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		}
+		if strings.Contains(got, "/") || got == "." || got == ".." {
+			t.Errorf("escape(%q) = %q is not one safe path segment", in, got)
+		}
+	}
+}
+
+func FuzzEscapePartitionValue(f *testing.F) {
+	for _, s := range []string{"", ".", "..", "../x", "a/b", "%2F"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got := escapePartitionValue(v)
+		if got == "" || got == "." || got == ".." || strings.ContainsAny(got, "/\\\x00") {
+			t.Fatalf("escape(%q) = %q is not one safe path segment", v, got)
+		}
+	})
+}
+
+func TestPartitionPath(t *testing.T) {
+	tm := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	if got := partitionPath(tm, time.UTC, false, "X"); got != "event_date=2026-11-25" {
+		t.Errorf("got %q", got)
+	}
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	if got := partitionPath(tm, la, true, "A/B"); got != "event_date=2026-11-24/event_category=A%2FB" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestRowCodecRoundTrip(t *testing.T) {
+	types := []schema.Type{schema.Timestamp, schema.String, schema.Int, schema.Float, schema.Bool, schema.JSON}
+	key := eventKey{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	in := []field{
+		{0, schema.Value{Int: -1234567}},
+		{1, schema.Value{Str: "héllo, \"world\"\n"}},
+		{2, schema.Value{Int: 1 << 60}},
+		{3, schema.Value{Float: -0.25}},
+		{4, schema.Value{Bool: true}},
+		{5, schema.Value{Str: `{"a":[1]}`}},
+	}
+	var buf []byte
+	buf = encodeRow(buf, key, 42, in, types)
+	buf = encodeRow(buf, key, 43, in[:2], types)
+	// Strip the fixed 5-byte length prefix as the spill reader does.
+	body := buf[5 : len(buf)-len(encodeRow(nil, key, 43, in[:2], types))]
+	gotKey, micros, out, err := decodeRow(body, types, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotKey != key || micros != 42 || len(out) != len(in) {
+		t.Fatalf("decoded key %v micros %d fields %d", gotKey, micros, len(out))
+	}
+	for i, f := range out {
+		w := in[i]
+		switch types[f.col] {
+		case schema.String, schema.JSON:
+			if string(f.bytes) != w.v.Str {
+				t.Errorf("field %d = %q, want %q", i, f.bytes, w.v.Str)
+			}
+		default:
+			if f.v != w.v {
+				t.Errorf("field %d = %+v, want %+v", i, f.v, w.v)
+			}
+		}
+	}
+	if _, _, _, err := decodeRow(body[:len(body)-3], types, nil); err == nil {
+		t.Error("a truncated row decoded without error")
+	}
+}

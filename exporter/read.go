@@ -1,0 +1,124 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/schema"
+)
+
+// readInput streams one source input into the partition spills: decode,
+// resolve, coerce, filter by window, key, encode. A row that cannot be
+// decoded or coerced goes to the rejects file; any other error stops the
+// run before anything is written to the destination.
+func (r *run) readInput(ctx context.Context, in source.Input) error {
+	rd, err := r.o.Source.Open(ctx, in, r.o.Window)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", in.Key, err)
+	}
+	defer rd.Close()
+	prog := InputProgress{Key: in.Key, ETag: in.ETag, Size: in.Size}
+	var vals []schema.Value
+	var fields []field
+	var cat string
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := rd.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *source.RowError
+		if errors.As(err, &rowErr) {
+			prog.Rows++
+			prog.Rejected++
+			if err := r.reject(Reject{Source: in.Key, Line: rowErr.Line, Reason: rowErr.Reason, Fields: rowErr.Raw}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		prog.Rows++
+		p, err := r.plan(in, rec.Header)
+		if err != nil {
+			return err
+		}
+		vals = vals[:0]
+		fields = fields[:0]
+		bad := false
+		for i, raw := range rec.Fields {
+			v, err := schema.Coerce(p.typ[i], raw, r.o.SourceZone)
+			if err != nil {
+				prog.Rejected++
+				if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[i], Reason: err.Error(), Row: rowMap(rec)}); err != nil {
+					return err
+				}
+				bad = true
+				break
+			}
+			vals = append(vals, v)
+			if !v.Null {
+				fields = append(fields, field{col: p.col[i], v: v})
+			}
+		}
+		if bad {
+			continue
+		}
+		tv := vals[p.timeF]
+		if tv.Null {
+			prog.Rejected++
+			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.timeF], Reason: "no event time: the column is empty", Row: rowMap(rec)}); err != nil {
+				return err
+			}
+			continue
+		}
+		t := time.UnixMicro(tv.Int)
+		if !r.o.Window.Contains(t) {
+			r.sum.RowsOutOfWindow++
+			continue
+		}
+		if t.After(r.sum.Progress.MaxEventTime) {
+			r.sum.Progress.MaxEventTime = t.UTC()
+		}
+		cat = ""
+		if p.catF >= 0 {
+			cat = vals[p.catF].Str
+		}
+		part := partitionPath(t, r.o.PartitionZone, r.o.ByCategory, cat)
+		key := r.keys.key(p, vals)
+		r.rowBuf = encodeRow(r.rowBuf[:0], key, tv.Int, fields, r.cols.types)
+		if err := r.spills.add(part, r.rowBuf); err != nil {
+			return err
+		}
+	}
+	r.sum.RowsRead += prog.Rows
+	r.sum.RowsRejected += prog.Rejected
+	r.sum.Progress.Inputs = append(r.sum.Progress.Inputs, prog)
+	r.log.Info("read input", "input", in.Key, "rows", prog.Rows, "rejected", prog.Rejected)
+	return nil
+}
+
+func (r *run) reject(rej Reject) error {
+	if len(r.rej.samples) < maxRejectSamples {
+		r.log.Warn("rejected row", "input", rej.Source, "line", rej.Line, "column", rej.Column, "reason", rej.Reason)
+	}
+	return r.rej.add(rej)
+}
+
+func rowMap(rec source.Record) map[string]string {
+	m := make(map[string]string, len(rec.Fields))
+	for i, v := range rec.Fields {
+		if v != "" {
+			m[rec.Header.Names[i]] = strings.ToValidUTF8(v, "\uFFFD")
+		}
+	}
+	return m
+}

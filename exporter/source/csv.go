@@ -1,0 +1,137 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// CSVReader decodes a Sigma CSV export: a header line of friendly names (or
+// column IDs), then one record per event. Quoted fields may hold commas,
+// quotes and newlines; CRLF and a leading UTF-8 byte order mark are accepted.
+type CSVReader struct {
+	r      *csv.Reader
+	closer io.Closer
+	header *Header
+	name   string
+	done   bool
+}
+
+var _ Reader = (*CSVReader)(nil)
+
+// NewCSVReader reads the header line of rc. name identifies the input in
+// errors. An empty input (no header) yields a reader with no records.
+func NewCSVReader(rc io.ReadCloser, name string) (*CSVReader, error) {
+	br := bufio.NewReaderSize(rc, 256<<10)
+	if err := skipBOM(br); err != nil && !errors.Is(err, io.EOF) {
+		return nil, readError(name, 0, err)
+	}
+	r := csv.NewReader(br)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	c := &CSVReader{r: r, closer: rc, name: name}
+	rec, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		c.done = true
+		c.header = &Header{}
+		return c, nil
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("read header of %s: %w", name, err)
+		}
+		return nil, readError(name, 1, err)
+	}
+	names := make([]string, len(rec))
+	for i, h := range rec {
+		if !utf8.ValidString(h) {
+			return nil, fmt.Errorf("read header of %s: column %d is not valid UTF-8", name, i+1)
+		}
+		names[i] = h
+	}
+	c.header = &Header{Names: names}
+	return c, nil
+}
+
+// Header returns the input's header.
+func (c *CSVReader) Header() *Header { return c.header }
+
+// Next implements Reader.
+func (c *CSVReader) Next(ctx context.Context) (Record, error) {
+	if c.done {
+		return Record{}, io.EOF
+	}
+	rec, err := c.r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			c.done = true
+			return Record{}, io.EOF
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && !errors.Is(pe.Err, io.ErrUnexpectedEOF) && pe.Err != nil && isCSVSyntax(pe.Err) {
+			reason := pe.Err.Error()
+			if pe.StartLine != pe.Line {
+				reason = fmt.Sprintf("%s (record spans lines %d-%d)", reason, pe.StartLine, pe.Line)
+			}
+			return Record{}, &RowError{Line: int64(pe.StartLine), Reason: "malformed CSV: " + reason, Raw: clone(rec)}
+		}
+		line, _ := c.r.FieldPos(0)
+		c.done = true
+		return Record{}, readError(c.name, int64(line), err)
+	}
+	line, _ := c.r.FieldPos(0)
+	if len(rec) != len(c.header.Names) {
+		return Record{}, &RowError{Line: int64(line), Reason: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(c.header.Names)), Raw: clone(rec)}
+	}
+	fields := make([]string, len(rec))
+	for i, v := range rec {
+		if !utf8.ValidString(v) {
+			return Record{}, &RowError{Line: int64(line), Reason: fmt.Sprintf("column %q is not valid UTF-8", c.header.Names[i]), Raw: sanitize(rec)}
+		}
+		fields[i] = v
+	}
+	return Record{Header: c.header, Fields: fields, Line: int64(line)}, nil
+}
+
+// Close implements Reader.
+func (c *CSVReader) Close() error { return c.closer.Close() }
+
+func isCSVSyntax(err error) bool {
+	return errors.Is(err, csv.ErrQuote) || errors.Is(err, csv.ErrBareQuote) || errors.Is(err, csv.ErrFieldCount)
+}
+
+func skipBOM(br *bufio.Reader) error {
+	b, err := br.Peek(3)
+	if err != nil {
+		return err
+	}
+	if b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		_, _ = br.Discard(3)
+	}
+	return nil
+}
+
+func clone(rec []string) []string {
+	if rec == nil {
+		return nil
+	}
+	return append([]string(nil), rec...)
+}
+
+// sanitize keeps a rejected row readable in the JSON rejects file: invalid
+// UTF-8 bytes become U+FFFD there (the source object keeps the original).
+func sanitize(rec []string) []string {
+	out := make([]string, len(rec))
+	for i, v := range rec {
+		out[i] = toValidUTF8(v)
+	}
+	return out
+}
+
+func toValidUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

@@ -1,0 +1,212 @@
+package source_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/sourcetest"
+	"github.com/auditexport/auditexport/sinks"
+)
+
+// loadExports writes the rows as Sigma exports split over two files (the
+// second gzipped) in a fresh landing directory.
+func loadExports(format string) func(t *testing.T, header []string, rows [][]string) source.Source {
+	return func(t *testing.T, header []string, rows [][]string) source.Source {
+		t.Helper()
+		dir := t.TempDir()
+		half := len(rows) / 2
+		for i, part := range [][][]string{rows[:half], rows[half:]} {
+			var buf bytes.Buffer
+			switch format {
+			case "jsonl":
+				for _, r := range part {
+					obj := map[string]any{}
+					for j, h := range header {
+						if r[j] == "" {
+							obj[h] = nil
+						} else {
+							obj[h] = r[j]
+						}
+					}
+					b, _ := json.Marshal(obj)
+					buf.Write(b)
+					buf.WriteByte('\n')
+				}
+			default:
+				w := csv.NewWriter(&buf)
+				w.Write(header)
+				w.WriteAll(part)
+			}
+			data := buf.Bytes()
+			name := "2026-11-2" + string(rune('4'+i)) + "T06-00-00Z_audit_logs." + format
+			if i == 1 {
+				var z bytes.Buffer
+				zw := gzip.NewWriter(&z)
+				zw.Write(data)
+				zw.Close()
+				data, name = z.Bytes(), name+".gz"
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := sinks.Open(context.Background(), dir, sinks.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := source.NewExports(b)
+		t.Cleanup(func() { src.Close() })
+		return src
+	}
+}
+
+func TestExportsConformance(t *testing.T) {
+	sourcetest.Run(t, sourcetest.Harness{Name: "sigma-csv", Load: loadExports("csv")})
+	sourcetest.Run(t, sourcetest.Harness{Name: "sigma-jsonl", Load: loadExports("jsonl")})
+}
+
+func TestFormatOf(t *testing.T) {
+	cases := map[string]string{
+		"a.csv": "csv", "A.CSV.GZ": "csv", "x/2026-11-25_audit.csv.gzip": "csv",
+		"a.jsonl": "jsonl", "a.ndjson.gz": "jsonl", "README.md": "", "_SUCCESS": "", "a.csv.bak": "",
+	}
+	for name, want := range cases {
+		f, ok := source.FormatOf(name)
+		if string(f) != want || ok != (want != "") {
+			t.Errorf("FormatOf(%q) = %q, %v; want %q", name, f, ok, want)
+		}
+	}
+}
+
+// Exports lists only export objects, in key order, with their identity.
+func TestExportsList(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"b.csv", "a.csv.gz", "notes.txt", "sub/c.jsonl"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
+		os.WriteFile(filepath.Join(dir, n), []byte("Timestamp\n"), 0o644)
+	}
+	b, err := sinks.Open(context.Background(), dir, sinks.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := source.NewExports(b)
+	defer e.Close()
+	ins, err := e.List(context.Background(), source.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, in := range ins {
+		keys = append(keys, in.Key)
+		if in.ETag == "" || in.Size != int64(len("Timestamp\n")) {
+			t.Errorf("%s: etag %q size %d, want an ETag and the size", in.Key, in.ETag, in.Size)
+		}
+	}
+	if got := strings.Join(keys, " "); got != "a.csv.gz b.csv sub/c.jsonl" {
+		t.Errorf("inputs = %s", got)
+	}
+	if len(e.Skipped) != 1 || e.Skipped[0] != "notes.txt" {
+		t.Errorf("skipped = %v", e.Skipped)
+	}
+}
+
+func readAll(t *testing.T, rd source.Reader) (recs []source.Record, rowErrs []*source.RowError, err error) {
+	t.Helper()
+	for {
+		rec, err := rd.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return recs, rowErrs, nil
+		}
+		var re *source.RowError
+		if errors.As(err, &re) {
+			rowErrs = append(rowErrs, re)
+			continue
+		}
+		if err != nil {
+			return recs, rowErrs, err
+		}
+		recs = append(recs, rec)
+	}
+}
+
+func TestCSVReader(t *testing.T) {
+	in := "\xef\xbb\xbfTimestamp,Object Name\r\n" +
+		"2026-11-24 10:00:00,\"a, b\"\r\n" +
+		"2026-11-24 10:00:01,\"multi\nline \"\"quoted\"\"\"\r\n" +
+		"2026-11-24 10:00:02\r\n" +
+		"2026-11-24 10:00:03,ok\r\n"
+	rd, format, err := source.OpenStream(io.NopCloser(strings.NewReader(in)), "x.csv")
+	if err != nil || format != source.FormatCSV {
+		t.Fatalf("open: %v %s", err, format)
+	}
+	recs, rowErrs, err := readAll(t, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || len(rowErrs) != 1 {
+		t.Fatalf("%d records, %d row errors; want 3 and 1", len(recs), len(rowErrs))
+	}
+	if h := recs[0].Header.Names; h[0] != "Timestamp" {
+		t.Errorf("BOM not stripped: header %q", h)
+	}
+	if recs[0].Header != recs[2].Header {
+		t.Error("records of one file do not share one *Header")
+	}
+	if recs[1].Fields[1] != "multi\nline \"quoted\"" || recs[1].Line != 3 || recs[2].Line != 6 {
+		t.Errorf("record 2 = %q line %d; record 3 line %d", recs[1].Fields, recs[1].Line, recs[2].Line)
+	}
+	if rowErrs[0].Line != 5 || !strings.Contains(rowErrs[0].Reason, "1 fields") {
+		t.Errorf("row error = %+v", rowErrs[0])
+	}
+}
+
+func TestJSONLReader(t *testing.T) {
+	in := `{"b":1,"a":"x","c":{"k": [1, 2]}}` + "\n\n" + `{"a":"y","b":null,"c":true}` + "\n" + `[1]` + "\n" + `{"b":2.5,"a":"z"}`
+	rd, format, err := source.OpenStream(io.NopCloser(strings.NewReader(in)), "stdin")
+	if err != nil || format != source.FormatJSONL {
+		t.Fatalf("open: %v %s", err, format)
+	}
+	recs, rowErrs, err := readAll(t, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || len(rowErrs) != 1 || rowErrs[0].Line != 4 {
+		t.Fatalf("%d records, row errors %+v", len(recs), rowErrs)
+	}
+	if got := strings.Join(recs[0].Fields, "|"); got != `x|1|{"k":[1,2]}` {
+		t.Errorf("record 1 = %s", got)
+	}
+	if got := strings.Join(recs[1].Fields, "|"); got != "y||true" {
+		t.Errorf("record 2 = %s", got)
+	}
+	if recs[0].Header != recs[1].Header || recs[0].Header == recs[2].Header {
+		t.Error("headers are not shared by key set")
+	}
+}
+
+func TestGzipErrors(t *testing.T) {
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(strings.Repeat("Timestamp,Event Id\n2026-11-24 10:00:00,e\n", 2000)))
+	zw.Close()
+	full := z.Bytes()
+	for name, data := range map[string][]byte{"truncated.csv.gz": full[:len(full)/2], "corrupt.csv.gz": append(append([]byte{}, full[:len(full)-8]...), 0, 0, 0, 0, 1, 2, 3, 4)} {
+		rd, _, err := source.OpenStream(io.NopCloser(bytes.NewReader(data)), name)
+		if err == nil {
+			_, _, err = readAll(t, rd)
+		}
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: err = %v, want a fatal error naming the file", name, err)
+		}
+	}
+}

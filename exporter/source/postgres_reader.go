@@ -1,0 +1,246 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const (
+	// postgresCursor is the server-side cursor of a scan; each reader has its own connection, so one name does.
+	postgresCursor = "auditexport_scan"
+	// A timestamp without time zone (or a date) is a wall-clock time in a zone only the schema package knows.
+	// Such a time column is compared with the window's bounds read as UTC wall-clock times and widened by the
+	// extreme UTC offsets, -12:00 and +14:00, so no row of the window is missed whatever the zone; the caller
+	// filters the rows outside it.
+	naiveEarliestOffset = 12 * time.Hour
+	naiveLatestOffset   = 14 * time.Hour
+	closeTimeout        = 5 * time.Second
+)
+
+// Open reads the rows of the window, ordered by event time, in a read-only repeatable-read transaction on a
+// connection of its own, through a server-side cursor that fetches FetchRows rows at a time. Rows whose
+// event time is NULL are returned with every window, so that the caller rejects them instead of losing them.
+func (p *Postgres) Open(ctx context.Context, in Input, w Window) (Reader, error) {
+	if err := p.checkOpen(); err != nil {
+		return nil, err
+	}
+	if in.Key != p.inputKey() {
+		return nil, fmt.Errorf("%s: unknown input %q, want %q", p.Describe(), in.Key, p.inputKey())
+	}
+	conn, err := p.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.startScan(ctx, conn, w)
+	if err != nil {
+		closeConn(ctx, conn)
+		return nil, err
+	}
+	return r, nil
+}
+
+func (p *Postgres) startScan(ctx context.Context, conn *pgx.Conn, w Window) (*postgresReader, error) {
+	fail := func(what string, err error) error {
+		return fmt.Errorf("%s: %s: %w", p.Describe(), what, p.redact.err(err))
+	}
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fail("begin a read-only transaction", err)
+	}
+	// Pin the session settings that text renderings depend on, whatever the server's or the role's defaults.
+	if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
+		set_config('IntervalStyle', 'postgres', true), set_config('bytea_output', 'hex', true)`); err != nil {
+		return nil, fail("set session parameters", err)
+	}
+	// Look the table up again: it may have gained columns since OpenPostgres.
+	rel, err := p.resolveTable(ctx, tx, p.table, p.table.String())
+	if err != nil {
+		return nil, err
+	}
+	cols, err := p.columns(ctx, tx, rel)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := p.findTimeColumn(rel, cols, p.timeColumn)
+	if err != nil {
+		return nil, err
+	}
+	query, args := scanQuery(rel, cols, tc, w)
+	if _, err := tx.Exec(ctx, "DECLARE "+postgresCursor+" NO SCROLL CURSOR FOR "+query, args...); err != nil {
+		return nil, fail("declare a cursor for window "+w.String(), err)
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	return &postgresReader{
+		src:       p,
+		conn:      conn,
+		tx:        tx,
+		header:    &Header{Names: names},
+		fetchSQL:  "FETCH FORWARD " + strconv.Itoa(p.fetchRows) + " FROM " + postgresCursor,
+		fetchRows: p.fetchRows,
+	}, nil
+}
+
+// scanQuery builds the SELECT of a window: every column (arrays as JSON, domains as their base type), the
+// bounds pushed down on the time column, ordered by it.
+func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w Window) (string, []any) {
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		expr := pgx.Identifier{c.name}.Sanitize()
+		if c.isDomain {
+			expr += "::" + c.baseName
+		}
+		if c.isArray {
+			expr = "to_json(" + expr + ")"
+		}
+		sel[i] = expr
+	}
+	t := pgx.Identifier{tc.name}.Sanitize()
+	cast, from, to := "timestamptz", w.From, w.To
+	if tc.baseOID != oidTimestamptz {
+		cast = "timestamp"
+		if !from.IsZero() {
+			from = from.UTC().Add(-naiveEarliestOffset)
+		}
+		if !to.IsZero() {
+			to = to.UTC().Add(naiveLatestOffset)
+		}
+	}
+	var conds []string
+	var args []any
+	if !from.IsZero() {
+		args = append(args, from)
+		conds = append(conds, fmt.Sprintf("%s >= $%d::%s", t, len(args), cast))
+	}
+	if !to.IsZero() {
+		args = append(args, to)
+		conds = append(conds, fmt.Sprintf("%s < $%d::%s", t, len(args), cast))
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + rel.ref.ident().Sanitize()
+	if len(conds) > 0 {
+		q += " WHERE (" + strings.Join(conds, " AND ") + ") OR " + t + " IS NULL"
+	}
+	return q + " ORDER BY " + t, args
+}
+
+// postgresReader streams the cursor of one scan: one FETCH at a time, each row rendered as it is read, so at
+// most one row is held beyond pgx's read buffer.
+type postgresReader struct {
+	src       *Postgres
+	conn      *pgx.Conn
+	tx        pgx.Tx
+	header    *Header
+	fetchSQL  string
+	fetchRows int
+
+	rows    pgx.Rows     // the current FETCH; nil between fetches
+	render  []renderFunc // per column, chosen at the first FETCH
+	inFetch int          // rows read from the current FETCH
+	line    int64        // rows read so far
+	done    bool
+	err     error // sticky fatal error
+	closed  bool
+}
+
+// Next returns the next row; io.EOF after the last (and ever after).
+func (r *postgresReader) Next(ctx context.Context) (Record, error) {
+	switch {
+	case r.err != nil:
+		return Record{}, r.err
+	case r.done:
+		return Record{}, io.EOF
+	case r.closed:
+		return Record{}, errors.New(r.src.Describe() + ": read after Close")
+	}
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	for {
+		if r.rows == nil {
+			rows, err := r.tx.Query(ctx, r.fetchSQL, renderFormats)
+			if err != nil {
+				return Record{}, r.fail(err)
+			}
+			if r.render == nil {
+				if r.render, err = renderers(rows.FieldDescriptions(), len(r.header.Names)); err != nil {
+					rows.Close()
+					return Record{}, r.fail(err)
+				}
+			}
+			r.rows, r.inFetch = rows, 0
+		}
+		if r.rows.Next() {
+			r.inFetch++
+			r.line++
+			return r.decode()
+		}
+		r.rows.Close()
+		err := r.rows.Err()
+		r.rows = nil
+		if err != nil {
+			return Record{}, r.fail(err)
+		}
+		if r.inFetch < r.fetchRows { // a short FETCH: the cursor is exhausted
+			r.done = true
+			r.release()
+			return Record{}, io.EOF
+		}
+	}
+}
+
+func (r *postgresReader) decode() (Record, error) {
+	raw := r.rows.RawValues()
+	fields := make([]string, len(raw))
+	m := r.conn.TypeMap()
+	var bad []string
+	for i, v := range raw {
+		if v == nil {
+			continue // NULL
+		}
+		s, err := r.render[i](m, v)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("column %q: %v", r.header.Names[i], err))
+			s = string(v)
+		}
+		fields[i] = s
+	}
+	if bad != nil {
+		return Record{}, &RowError{Line: r.line, Reason: "cannot render " + strings.Join(bad, "; "), Raw: fields}
+	}
+	return Record{Header: r.header, Fields: fields, Line: r.line}, nil
+}
+
+func (r *postgresReader) fail(err error) error {
+	r.err = fmt.Errorf("read %s after row %d: %w", r.src.Describe(), r.line, r.src.redact.err(err))
+	r.release()
+	return r.err
+}
+
+// release ends the transaction and the connection; safe to call more than once.
+func (r *postgresReader) release() {
+	if r.conn == nil {
+		return
+	}
+	if r.rows != nil {
+		r.rows.Close()
+		r.rows = nil
+	}
+	closeConn(context.Background(), r.conn) // ends the read-only transaction and its cursor
+	r.conn, r.tx = nil, nil
+}
+
+// Close ends the scan and releases its connection.
+func (r *postgresReader) Close() error {
+	r.closed = true
+	r.release()
+	return nil
+}

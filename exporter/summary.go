@@ -1,0 +1,76 @@
+package exporter
+
+import "time"
+
+// Summary is what a run did. It is printed as one JSON line at the end of
+// every run, and its Progress is what a commit records.
+type Summary struct {
+	RunID       string    `json:"run_id"`
+	DryRun      bool      `json:"dry_run,omitempty"`
+	Source      string    `json:"source"`
+	Destination string    `json:"destination,omitempty"`
+	Window      string    `json:"window"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+
+	RowsRead        int64 `json:"rows_read"`
+	RowsRejected    int64 `json:"rows_rejected"`
+	RowsOutOfWindow int64 `json:"rows_out_of_window"`
+	RowsDuplicate   int64 `json:"rows_duplicate"`
+	RowsWritten     int64 `json:"rows_written"`
+	BytesWritten    int64 `json:"bytes_written"`
+
+	Files      []FileInfo       `json:"files"`
+	Partitions []PartitionStats `json:"partitions"`
+	// Categories counts written events per category; Unknown lists the
+	// values that are not in the catalog (accepted, never dropped).
+	Categories        map[string]int64 `json:"categories"`
+	UnknownCategories map[string]int64 `json:"unknown_categories,omitempty"`
+	// DerivedColumns are source headers kept under a derived column ID
+	// because neither the catalog nor the org's mapping knows them.
+	DerivedColumns []string `json:"derived_columns,omitempty"`
+	RejectsKey     string   `json:"rejects_key,omitempty"`
+	// RejectSamples holds the first few reject reasons.
+	RejectSamples []Reject `json:"reject_samples,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+
+	Progress Progress `json:"progress"`
+}
+
+// Progress is how far the run got in its source: the value a commit records
+// so the next run resumes after it.
+type Progress struct {
+	// Inputs are the source inputs read in full, with their identity.
+	Inputs []InputProgress `json:"inputs"`
+	// MaxEventTime is the latest event time among the rows read (the
+	// watermark of a database source).
+	MaxEventTime time.Time `json:"max_event_time"`
+}
+
+// InputProgress is one input read in full.
+type InputProgress struct {
+	Key      string `json:"key"`
+	ETag     string `json:"etag,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	Rows     int64  `json:"rows"`
+	Rejected int64  `json:"rejected"`
+}
+
+// FileInfo is one Parquet file the run wrote.
+type FileInfo struct {
+	Key       string    `json:"key"`
+	Partition string    `json:"partition"`
+	Rows      int64     `json:"rows"`
+	Bytes     int64     `json:"bytes"`
+	SHA256    string    `json:"sha256"`
+	MinTime   time.Time `json:"min_time"`
+	MaxTime   time.Time `json:"max_time"`
+}
+
+// PartitionStats counts one partition's rows.
+type PartitionStats struct {
+	Partition string `json:"partition"`
+	Rows      int64  `json:"rows"`
+	Duplicate int64  `json:"duplicate"`
+	Files     int    `json:"files"`
+}

@@ -1,0 +1,183 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+)
+
+// How a header was resolved (Resolved.By).
+const (
+	ByID       = "id"       // the header is a column ID (exactly or case-folded)
+	ByFriendly = "friendly" // the header is a friendly name or alias
+	ByDerived  = "derived"  // neither: the column ID was derived with DeriveID
+)
+
+// ResolveOptions controls Resolve.
+type ResolveOptions struct {
+	// Strict makes a header that is neither a column ID nor a known name an
+	// error instead of a derived string column (the schema.strict setting).
+	Strict bool
+}
+
+// Resolved is the column one header resolved to.
+type Resolved struct {
+	Header string // the header as given
+	Column Column
+	By     string // ByID, ByFriendly or ByDerived
+}
+
+// Resolution is the result of resolving one header line.
+type Resolution struct {
+	Columns  []Resolved // one per header, in header order
+	Warnings []string   // one per derived header, in header order
+}
+
+// Resolve maps a header line to columns. Per header, surrounding whitespace
+// trimmed, the first rule that applies wins:
+//
+//  1. the header is a column ID, exactly or case-insensitively (databases that
+//     fold case give "event_type");
+//  2. the header is a friendly name or alias (including the org's, from
+//     WithMappings), compared case-insensitively with inner whitespace runs
+//     collapsed;
+//  3. otherwise the column ID is DeriveID(header). If that ID is in the catalog,
+//     the header resolves to that column; if not, it becomes a string column
+//     with DerivedFieldID. Either way Resolve adds a warning, or, with
+//     opts.Strict, reports an error.
+//
+// Errors (all reported at once, positions counted from 1): an empty header; a
+// header with nothing to derive an ID from; an unknown header in strict mode;
+// two headers resolving to one column ID; two headers with one field ID (a
+// hash collision of derived field IDs). A leading UTF-8 byte order mark on the
+// first header is for the caller to strip.
+func (c *Catalog) Resolve(headers []string, opts ResolveOptions) (*Resolution, error) {
+	res := &Resolution{Columns: make([]Resolved, 0, len(headers))}
+	type seen struct {
+		pos    int
+		header string
+	}
+	byID := make(map[string]seen, len(headers))
+	byField := make(map[int32]seen, len(headers))
+	var errs []error
+	for i, raw := range headers {
+		pos := i + 1
+		h := strings.TrimSpace(raw)
+		if h == "" {
+			errs = append(errs, fmt.Errorf("column %d has an empty header", pos))
+			continue
+		}
+		r, warning, err := c.resolveOne(h, pos, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Header = raw
+		if s, dup := byID[r.Column.ID]; dup {
+			errs = append(errs, fmt.Errorf("headers %q (column %d) and %q (column %d) both resolve to column ID %s",
+				s.header, s.pos, h, pos, r.Column.ID))
+			continue
+		}
+		if s, dup := byField[r.Column.FieldID]; dup {
+			errs = append(errs, fmt.Errorf("headers %q (column %d) and %q (column %d) both get field ID %d; give one of them a field_id in schema.columns",
+				s.header, s.pos, h, pos, r.Column.FieldID))
+			continue
+		}
+		byID[r.Column.ID] = seen{pos, h}
+		byField[r.Column.FieldID] = seen{pos, h}
+		res.Columns = append(res.Columns, r)
+		if warning != "" {
+			res.Warnings = append(res.Warnings, warning)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return res, nil
+}
+
+// resolveOne resolves one trimmed, non-empty header at position pos.
+func (c *Catalog) resolveOne(h string, pos int, opts ResolveOptions) (Resolved, string, error) {
+	if i, ok := c.byID[h]; ok {
+		return Resolved{Column: c.Columns[i], By: ByID}, "", nil
+	}
+	if i, ok := c.byID[strings.ToUpper(h)]; ok {
+		return Resolved{Column: c.Columns[i], By: ByID}, "", nil
+	}
+	if i, ok := c.byName[nameKey(h)]; ok {
+		return Resolved{Column: c.Columns[i], By: ByFriendly}, "", nil
+	}
+	id := DeriveID(h)
+	if id == "" {
+		return Resolved{}, "", fmt.Errorf("column %d: header %q has no letters or digits to derive a column ID from; map it in schema.columns", pos, h)
+	}
+	if opts.Strict {
+		return Resolved{}, "", fmt.Errorf("column %d: header %q is not in the catalog or schema.columns, and schema.strict is on; map it in schema.columns (it would derive to %s) or turn schema.strict off", pos, h, id)
+	}
+	if i, ok := c.byID[id]; ok {
+		col := c.Columns[i]
+		return Resolved{Column: col, By: ByDerived},
+			fmt.Sprintf("header %q is not in the catalog or schema.columns; its derived ID matches catalog column %s (%s), using it", h, id, col.Type), nil
+	}
+	fid := DerivedFieldID(id)
+	if i, ok := c.byField[fid]; ok {
+		return Resolved{}, "", fmt.Errorf("column %d: header %q derives to %s, whose field ID %d is already used by column %s; map it in schema.columns with a field_id", pos, h, id, fid, c.Columns[i].ID)
+	}
+	col := Column{
+		ID:          id,
+		Friendly:    h,
+		Type:        String,
+		FieldID:     fid,
+		Status:      Assumed,
+		Description: "Not in the catalog; ID derived from the header.",
+	}
+	return Resolved{Column: col, By: ByDerived},
+		fmt.Sprintf("header %q is not in the catalog or schema.columns; keeping it as string column %s", h, id), nil
+}
+
+// DeriveID turns a header into a column ID in upper snake case, the working
+// assumption for how Sigma names CDW columns: ASCII letters are upper-cased,
+// each run of other characters (spaces, punctuation, non-ASCII) becomes one
+// "_", and leading and trailing "_" are trimmed. A result starting with a digit
+// gets a "C_" prefix. It returns "" if nothing is left.
+//
+//	"Event Status Reason Code" -> EVENT_STATUS_REASON_CODE
+//	"User e-mail (2)"          -> USER_E_MAIL_2
+//	"2nd Reviewer"             -> C_2ND_REVIEWER
+func DeriveID(header string) string {
+	out := make([]byte, 0, len(header)+2)
+	sep := false
+	for i := 0; i < len(header); i++ {
+		b := header[i]
+		switch {
+		case 'a' <= b && b <= 'z':
+			b -= 'a' - 'A'
+		case 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		default:
+			sep = true
+			continue
+		}
+		if sep && len(out) > 0 {
+			out = append(out, '_')
+		}
+		sep = false
+		if len(out) == 0 && '0' <= b && b <= '9' {
+			out = append(out, 'C', '_')
+		}
+		out = append(out, b)
+	}
+	return string(out)
+}
+
+// DerivedFieldID is the Parquet field ID of a column the built-in catalog lacks:
+// a stable hash (32-bit FNV-1a) of the column ID, in [MinOrgFieldID, 2^31-1).
+// It never changes for a given ID, so files written before and after an org adds
+// the column to schema.columns (without a field_id) agree.
+func DerivedFieldID(id string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	const span = math.MaxInt32 - MinOrgFieldID
+	return int32(MinOrgFieldID + h.Sum32()%span)
+}

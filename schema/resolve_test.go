@@ -1,0 +1,181 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestResolve(t *testing.T) {
+	c, err := builtin(t).WithMappings([]Mapping{
+		{Header: "Who", ID: "USER_EMAIL"},
+		{Header: "Object Type", ID: "OBJECT_NAME"}, // the org's word wins
+		{Header: "Cost Center", ID: "COST_CENTER", Type: Int},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		header string
+		id     string
+		by     string
+		typ    Type
+	}{
+		{"EVENT_TYPE", "EVENT_TYPE", ByID, String},                             // exact ID
+		{"event_status_reason_code", "EVENT_STATUS_REASON_CODE", ByID, String}, // case-folded ID
+		{" Timestamp ", "TIMESTAMP", ByID, Timestamp},                          // case-folded ID, trimmed
+		{"Query  duration\tMS", "QUERY_DURATION_MS", ByFriendly, Int},          // friendly, odd spacing and case
+		{"ip  ADDRESS", "IP_ADDRESS", ByFriendly, String},
+		{"who", "USER_EMAIL", ByFriendly, String},             // org alias
+		{"Object Type", "OBJECT_NAME", ByFriendly, String},    // org alias overriding a built-in friendly name
+		{"OBJECT_TYPE", "OBJECT_TYPE", ByID, String},          // the overridden column is still reachable by ID
+		{"cost center", "COST_CENTER", ByFriendly, Int},       // org column
+		{"Foo Bar", "FOO_BAR", ByDerived, String},             // unknown: derived string column
+		{"Event-Type Id", "EVENT_TYPE_ID", ByDerived, String}, // derived, not a catalog ID
+		{"Rows-Returned", "ROWS_RETURNED", ByDerived, Int},    // derives to a catalog ID: that column
+	}
+	headers := make([]string, len(tests))
+	for i, tt := range tests {
+		headers[i] = tt.header
+	}
+	res, err := c.Resolve(headers, ResolveOptions{})
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if len(res.Columns) != len(tests) {
+		t.Fatalf("got %d columns, want %d", len(res.Columns), len(tests))
+	}
+	for i, tt := range tests {
+		r := res.Columns[i]
+		if r.Header != tt.header || r.Column.ID != tt.id || r.By != tt.by || r.Column.Type != tt.typ {
+			t.Errorf("header %q: got %s by %s (%s, header %q), want %s by %s (%s)",
+				tt.header, r.Column.ID, r.By, r.Column.Type, r.Header, tt.id, tt.by, tt.typ)
+		}
+	}
+	if r := res.Columns[len(tests)-3]; r.Column.FieldID != DerivedFieldID("FOO_BAR") || r.Column.Friendly != "Foo Bar" {
+		t.Errorf("derived column: %+v", r.Column)
+	}
+	wantWarnings := []string{
+		`header "Foo Bar" is not in the catalog or schema.columns; keeping it as string column FOO_BAR`,
+		`header "Event-Type Id" is not in the catalog or schema.columns; keeping it as string column EVENT_TYPE_ID`,
+		`header "Rows-Returned" is not in the catalog or schema.columns; its derived ID matches catalog column ROWS_RETURNED (int), using it`,
+	}
+	if strings.Join(res.Warnings, "\n") != strings.Join(wantWarnings, "\n") {
+		t.Errorf("warnings:\ngot  %q\nwant %q", res.Warnings, wantWarnings)
+	}
+}
+
+func TestResolveEmpty(t *testing.T) {
+	res, err := builtin(t).Resolve(nil, ResolveOptions{})
+	if err != nil || len(res.Columns) != 0 || len(res.Warnings) != 0 {
+		t.Errorf("Resolve(nil) = %+v, %v; want an empty resolution", res, err)
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		strict  bool
+		want    []string
+	}{
+		{"strict", []string{"Event Type", "Foo Bar"}, true,
+			[]string{`column 2: header "Foo Bar" is not in the catalog or schema.columns, and schema.strict is on; map it in schema.columns (it would derive to FOO_BAR) or turn schema.strict off`}},
+		{"strict, derivable to a catalog ID", []string{"Event-Type"}, true, []string{`header "Event-Type"`, "schema.strict"}},
+		{"empty header", []string{"Event Type", "User Email", "  "}, false, []string{"column 3 has an empty header"}},
+		{"nothing to derive", []string{"Event Type", "(%)"}, false,
+			[]string{`column 2: header "(%)" has no letters or digits to derive a column ID from; map it in schema.columns`}},
+		{"same ID by ID and friendly", []string{"Timestamp", "Event Type", "EVENT_TYPE"}, false,
+			[]string{`headers "Event Type" (column 2) and "EVENT_TYPE" (column 3) both resolve to column ID EVENT_TYPE`}},
+		{"same derived ID", []string{"Foo Bar", "foo-bar"}, false,
+			[]string{`headers "Foo Bar" (column 1) and "foo-bar" (column 2) both resolve to column ID FOO_BAR`}},
+		{"same header twice", []string{"User Email", "user  email"}, false,
+			[]string{`headers "User Email" (column 1) and "user  email" (column 2) both resolve to column ID USER_EMAIL`}},
+		{"every error at once", []string{"", "A", "a", ""}, false,
+			[]string{"column 1 has an empty header", "column 4 has an empty header", `"A" (column 2) and "a" (column 3)`}},
+	}
+	c := builtin(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.Resolve(tt.headers, ResolveOptions{Strict: tt.strict})
+			if err == nil {
+				t.Fatalf("Resolve succeeded (%+v), want error containing %q", res, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error:\n%v\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// A derived column whose field ID hash collides with a catalog column is an
+// error, not a silent clash.
+func TestResolveFieldIDCollision(t *testing.T) {
+	c, err := builtin(t).WithMappings([]Mapping{{ID: "OTHER", FieldID: DerivedFieldID("FOO_BAR")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Resolve([]string{"Foo Bar"}, ResolveOptions{})
+	want := `column 1: header "Foo Bar" derives to FOO_BAR, whose field ID 636439837 is already used by column OTHER`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want it to contain %q", err, want)
+	}
+}
+
+func TestDeriveID(t *testing.T) {
+	tests := []struct{ header, want string }{
+		{"Event Status Reason Code", "EVENT_STATUS_REASON_CODE"},
+		{"User e-mail (2)", "USER_E_MAIL_2"},
+		{"  Event   Type  ", "EVENT_TYPE"},
+		{"event_type", "EVENT_TYPE"},
+		{"EVENT_TYPE", "EVENT_TYPE"},
+		{"__x__", "X"},
+		{"Query Duration (ms)", "QUERY_DURATION_MS"},
+		{"Rows / Returned", "ROWS_RETURNED"},
+		{"2nd Reviewer", "C_2ND_REVIEWER"},
+		{"  9", "C_9"},
+		{"Café Größe", "CAF_GR_E"}, // non-ASCII counts as a separator
+		{"userEmail", "USEREMAIL"},
+		{"a", "A"},
+		{"", ""},
+		{"  ", ""},
+		{"(%)", ""},
+		{"名前", ""},
+	}
+	for _, tt := range tests {
+		if got := DeriveID(tt.header); got != tt.want {
+			t.Errorf("DeriveID(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+		if got := DeriveID(tt.header); got != "" && !validID(got) {
+			t.Errorf("DeriveID(%q) = %q is not a valid ID", tt.header, got)
+		}
+	}
+}
+
+// DerivedFieldID is part of the archive format: changing the hash changes the
+// field IDs of every derived column already written. These values are pinned.
+func TestDerivedFieldIDPinned(t *testing.T) {
+	tests := []struct {
+		id   string
+		want int32
+	}{
+		{"FOO_BAR", 636439837},
+		{"COST_CENTER", 1213866084},
+		{"CUSTOM_FIELD", 604533950},
+	}
+	for _, tt := range tests {
+		if got := DerivedFieldID(tt.id); got != tt.want {
+			t.Errorf("DerivedFieldID(%s) = %d, want %d (pinned: the hash must never change)", tt.id, got, tt.want)
+		}
+	}
+	for _, id := range []string{"", "A", "EVENT_TYPE", strings.Repeat("Z", 300)} {
+		got := DerivedFieldID(id)
+		if got < MinOrgFieldID || got == 1<<31-1 {
+			t.Errorf("DerivedFieldID(%q) = %d, outside [%d, 2^31-1)", id, got, MinOrgFieldID)
+		}
+		if again := DerivedFieldID(id); again != got {
+			t.Errorf("DerivedFieldID(%q) = %d, then %d", id, got, again)
+		}
+	}
+}

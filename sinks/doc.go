@@ -1,0 +1,129 @@
+// Package sinks is auditexport's one portable layer over gocloud.dev's
+// *blob.Bucket: it opens an archive location by URL, uploads with integrity
+// checks (SHA-256 and MD5 computed first, size and MD5 verified after),
+// creates objects only if absent (the commit protocol's primitive), retries
+// transient failures with capped, jittered backoff, and turns every driver
+// error into one of a few classes (ErrNotFound, ErrExists, ErrPermission,
+// ErrInvalid, ErrIntegrity, ErrClosed) with a message that names the
+// operation, the key and the redacted bucket, and never a secret.
+//
+// It is not a second set of per-cloud drivers: per-cloud behaviour lives in
+// small named files (azure.go, gcs.go, local.go, etag.go), each with its
+// own test. sinks knows nothing of the exporter or the schema.
+//
+// # URLs
+//
+// Open takes one of these forms. Schemes are dispatched by a URL mux built
+// in this package; any other scheme is refused with a message listing these.
+//
+// S3, and S3-compatible stores (versitygw, Ceph, R2 ...):
+//
+//	s3://my-bucket
+//	s3://my-bucket?region=eu-west-1
+//	s3://audit?endpoint=http://127.0.0.1:7070&region=us-east-1&use_path_style=true
+//	s3://audit?endpoint=https://s3.example.internal&region=us-east-1&use_path_style=true&request_checksum_calculation=when_required
+//
+// Query parameters (gocloud's, passed through):
+//
+//   - region: the bucket's region (else AWS_REGION / the shared config).
+//   - endpoint: a custom endpoint URL, for S3-compatible stores and local
+//     servers.
+//   - use_path_style=true: path-style addressing (http://host/bucket/key);
+//     needed by most S3-compatible stores. s3ForcePathStyle is an old alias.
+//   - disable_https=true: plain HTTP to the endpoint.
+//   - profile: a named profile of the shared AWS config.
+//   - hostname_immutable, dualstack, fips, accelerate, anonymous, role
+//     (assume this role ARN), rate_limiter_capacity.
+//   - request_checksum_calculation / response_checksum_validation
+//     (when_supported | when_required): the SDK's CRC checksums; some
+//     S3-compatible stores need when_required.
+//   - ssetype, kmskeyid: server-side encryption (not yet part of
+//     auditexport's configuration).
+//
+// Google Cloud Storage:
+//
+//	gs://my-bucket
+//	STORAGE_EMULATOR_HOST=127.0.0.1:4443 then gs://audit   (fake-gcs-server; no credentials used)
+//
+// Parameters: anonymous=true, universe_domain, grpc=true, zonal=true.
+//
+// Azure Blob Storage (the host is the container):
+//
+//	AZURE_STORAGE_ACCOUNT=myaccount then azblob://my-container
+//	azblob://my-container?storage_account=myaccount
+//	azblob://audit?protocol=http&domain=127.0.0.1:10000      (Azurite, with AZURE_STORAGE_ACCOUNT=devstoreaccount1 and its well-known key in AZURE_STORAGE_KEY)
+//
+// Parameters: domain (e.g. blob.core.usgovcloudapi.net, or host:port of an
+// emulator), protocol (http|https), storage_account, cdn, localemu. With
+// AZURE_STORAGE_SAS_TOKEN set, the endpoint parameters are refused so the
+// token is never sent elsewhere.
+//
+// Local directory:
+//
+//	file:///var/lib/auditexport/archive
+//	file://./out/archive        (relative to the working directory)
+//	/var/lib/auditexport/archive
+//	out/archive                 (a plain path, absolute or relative)
+//
+// A plain path is turned into a file:// URL; with OpenOptions.CreateDir a
+// missing directory is created. No .attrs sidecar files are written (so
+// Attributes has no MD5 there), temp files go next to their target (no
+// rename across devices), and IfNotExist is atomic across processes (see
+// local.go).
+//
+// In memory, for tests (every Open is a new, empty bucket):
+//
+//	mem://
+//
+// On every scheme, gocloud's prefix= parameter is folded into
+// OpenOptions.Prefix (URL part first); key= is refused.
+//
+// # Credentials
+//
+// Credentials come only from each SDK's default chain and the environment:
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE,
+// web identity and instance/pod roles for S3; Application Default
+// Credentials (GOOGLE_APPLICATION_CREDENTIALS, workload identity, the
+// metadata server) for GCS, refused at Open when absent; AZURE_STORAGE_KEY,
+// AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING or
+// DefaultAzureCredential (AZURE_CLIENT_ID ..., managed identity) for Azure.
+// Never from a URL or a config file. Bucket.String, Redact and every error
+// drop URL userinfo and mask signature-, token- and key-like values.
+//
+// # Errors and retries
+//
+// Every error a Bucket returns reads "<op> <key> in <bucket>: <class>
+// (<hint>): <driver message, redacted>", e.g.
+//
+//	put audit/event_date=2026-11-25/part-0.parquet in s3://bucket: already exists: ...
+//	put audit/x.parquet in s3://bucket: permission denied (needs s3:PutObject): ...
+//
+// and matches its class with errors.Is (List returns its callback's own error
+// as is). IsPermanent tells what retrying
+// cannot fix. Idempotent calls, and puts, are retried under
+// OpenOptions.Retry (RetryPolicy: 5 tries, 500ms doubling to 10s, ±50%
+// jitter, by default). Open sends no request to the service; Check does one cheap
+// listing to fail fast.
+//
+// # Semantics worth knowing
+//
+//   - List takes a plain string prefix, as gocloud does: "a/b" also lists
+//     "a/bc/x"; pass "a/b/" for the "directory". Keys come in byte order.
+//   - Keys are "/"-separated, non-empty segments other than "." and "..",
+//     without control characters; others are refused with ErrInvalid before
+//     any request, since drivers would escape them differently.
+//   - PutFile/PutBytes return Written (size, SHA-256, MD5) only after the
+//     stored size (and MD5, where the service keeps one) matched.
+//   - Create-if-absent and retries: when a retried IfNotExist put meets
+//     ErrExists, the stored object is compared with ours; identical means
+//     our earlier attempt landed (Written.Existed), else ErrExists. The
+//     SDKs also retry inside one attempt (gocloud gives the AWS SDK its
+//     standard 3-attempt retryer, which AWS_MAX_ATTEMPTS does not change):
+//     if an upload lands but its response is lost, the SDK's own retry can
+//     meet the object it just wrote and report ErrExists on our first
+//     attempt, where it cannot be told from another writer's object.
+//     Callers that race for a key (the commit protocol) should put something
+//     in the object that identifies the writer and, on ErrExists, read it
+//     back.
+//   - Every write goes through (*blob.Bucket).Upload (see azure.go for why).
+package sinks

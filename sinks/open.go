@@ -1,0 +1,195 @@
+package sinks
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+	"gocloud.dev/blob/s3blob"
+)
+
+// OpenOptions configures Open.
+type OpenOptions struct {
+	// Prefix is a key prefix ("" or "a/b", no leading slash; a trailing slash
+	// is added). Every key the Bucket takes or returns is relative to it.
+	Prefix string
+	// CreateDir creates a local directory (plain path or file:// URL) that
+	// does not exist yet.
+	CreateDir bool
+	// Retry bounds retries of transient failures; the zero value means the
+	// defaults (5 tries, 500ms doubling to at most 10s, with jitter).
+	Retry RetryPolicy
+}
+
+// schemes lists the URL schemes Open accepts, in the order messages name them.
+var schemes = []string{"s3", "gs", "azblob", "file", "mem"}
+
+// newURLMux builds the mux Open dispatches on. It is built per call and owns
+// its openers: nothing depends on the drivers registering themselves on
+// gocloud's default mux, and openers that keep state between calls
+// (s3blob's writes its SSE options into itself) never leak it from one
+// bucket to the next.
+func newURLMux(opts OpenOptions) *blob.URLMux {
+	mux := new(blob.URLMux)
+	mux.RegisterBucket("s3", new(s3blob.URLOpener))
+	mux.RegisterBucket("gs", gcsOpener{})
+	mux.RegisterBucket("azblob", azureOpener{})
+	mux.RegisterBucket("file", &fileblob.URLOpener{Options: fileblob.Options{
+		CreateDir: opts.CreateDir,
+		NoTempDir: true,                       // temp files next to the target: rename never crosses devices
+		Metadata:  fileblob.MetadataDontWrite, // no .attrs sidecars next to the data
+	}})
+	mux.RegisterBucket("mem", new(memblob.URLOpener))
+	return mux
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*://`)
+
+// Open opens a bucket URL under an optional key prefix. See the package
+// documentation for the URL forms. Open sends no request to the storage
+// service (credential discovery may ask the local metadata endpoint); call
+// Check to fail fast on a wrong credential, endpoint or bucket name.
+func Open(ctx context.Context, rawURL string, opts OpenOptions) (*Bucket, error) {
+	b := &Bucket{url: Redact(rawURL), retryPolicy: opts.Retry.withDefaults()}
+	fail := func(err error) (*Bucket, error) {
+		return nil, b.classify("open", "", err, false)
+	}
+	if strings.TrimSpace(rawURL) == "" {
+		b.url = `""`
+		return fail(errorf(ErrInvalid, "empty bucket URL: use s3://, gs://, azblob://, file://, mem:// or a local path"))
+	}
+	prefix, err := normPrefix(opts.Prefix)
+	if err != nil {
+		return fail(err)
+	}
+	var u *url.URL
+	if !schemeRE.MatchString(rawURL) {
+		u, err = localPathURL(rawURL)
+	} else {
+		u, err = url.Parse(rawURL)
+		if err != nil {
+			err = errorf(ErrInvalid, "malformed bucket URL")
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	b.scheme = u.Scheme
+	mux := newURLMux(opts)
+	if !mux.ValidBucketScheme(u.Scheme) {
+		return fail(errorf(ErrInvalid, "unsupported scheme %q: use %s, or a local path", u.Scheme, schemeList()))
+	}
+	// gocloud's own prefix= parameter is folded into ours (URL part first) so
+	// String, errors and Object keys all agree; key= would turn the bucket
+	// into a single object and is refused.
+	q := u.Query()
+	if q.Has("key") {
+		return fail(errorf(ErrInvalid, "the key= URL parameter is not supported; open the bucket and name the key"))
+	}
+	if q.Has("prefix") {
+		up, err := normPrefix(q.Get("prefix"))
+		if err != nil {
+			return fail(err)
+		}
+		prefix = up + prefix
+		u.RawQuery = dropParam(u.RawQuery, "prefix")
+		b.url = Redact(u.String())
+	}
+	b.prefix = prefix
+	if u.Scheme == "file" {
+		if b.localDir, err = fileDir(u); err != nil {
+			return fail(err)
+		}
+		if q.Has("metadata") && q.Get("metadata") != "skip" {
+			return fail(errorf(ErrInvalid, "file:// buckets never write .attrs sidecar files; drop the metadata= parameter"))
+		}
+		u = &url.URL{Scheme: "file", Path: filepath.ToSlash(b.localDir), RawQuery: u.RawQuery}
+		b.url = Redact(u.String())
+	}
+	if u.Scheme == "azblob" {
+		if err := checkAzureURL(u); err != nil {
+			return fail(err)
+		}
+	}
+	bb, err := mux.OpenBucketURL(ctx, u)
+	if err != nil {
+		return fail(err)
+	}
+	if prefix != "" {
+		bb = blob.PrefixedBucket(bb, prefix)
+	}
+	b.b = bb
+	return b, nil
+}
+
+func schemeList() string {
+	s := make([]string, len(schemes))
+	for i, sc := range schemes {
+		s[i] = sc + "://"
+	}
+	return strings.Join(s, ", ")
+}
+
+// dropParam removes name from a raw query, keeping the other pairs as spelled.
+func dropParam(raw, name string) string {
+	var kept []string
+	for p := range strings.SplitSeq(raw, "&") {
+		k, _, _ := strings.Cut(p, "=")
+		if uk, err := url.QueryUnescape(k); p == "" || (err == nil && uk == name) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, "&")
+}
+
+// normPrefix validates a prefix and adds the trailing slash.
+func normPrefix(p string) (string, error) {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return "", nil
+	}
+	if err := validKey(p); err != nil {
+		return "", errorf(ErrInvalid, "prefix %q: use \"\" or a/b (no leading slash, no empty, . or .. segments)", p)
+	}
+	return p + "/", nil
+}
+
+// localPathURL turns a plain path (absolute or relative) into a file:// URL.
+func localPathURL(p string) (*url.URL, error) {
+	if strings.ContainsAny(p, "?#") {
+		return nil, errorf(ErrInvalid, "local path %q contains ? or #: use a file:// URL to pass parameters", p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, errorf(ErrInvalid, "local path %q: %v", p, err)
+	}
+	return &url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}, nil
+}
+
+// fileDir returns the absolute directory of a file:// URL. The host must be
+// empty, "localhost", or "." (relative path): fileblob ignores any other host,
+// so file://out/x would silently mean /x.
+func fileDir(u *url.URL) (string, error) {
+	switch u.Host {
+	case "", "localhost":
+		if u.Path == "" {
+			return "", errorf(ErrInvalid, "file URL has no path: use file:///abs/dir or file://./rel/dir")
+		}
+		return filepath.Clean(filepath.FromSlash(u.Path)), nil
+	case ".":
+		abs, err := filepath.Abs(filepath.FromSlash(strings.TrimPrefix(u.Path, "/")))
+		if err != nil {
+			return "", errorf(ErrInvalid, "file URL: %v", err)
+		}
+		return abs, nil
+	default:
+		return "", errorf(ErrInvalid, "file URL host %q is not allowed: use file:///abs/dir, file://./rel/dir or a plain path", u.Host)
+	}
+}
