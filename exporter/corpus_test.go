@@ -198,11 +198,11 @@ func TestCorpusHostileCategory(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := map[string]bool{
-		"event_date=2026-11-24/event_category=..%2F..%2Fx":                 true,
-		"event_date=2026-11-24/event_category=%2E%2E":                      true,
-		"event_date=2026-11-24/event_category=a%2Fb%3Dc%25d":               true,
+		"event_date=2026-11-24/event_category=..%2F..%2Fx":                true,
+		"event_date=2026-11-24/event_category=%2E%2E":                     true,
+		"event_date=2026-11-24/event_category=a%2Fb%3Dc%25d":              true,
 		"event_date=2026-11-24/event_category=__HIVE_DEFAULT_PARTITION__": true,
-		"event_date=2026-11-24/event_category=BRAND_NEW_CATEGORY":          true,
+		"event_date=2026-11-24/event_category=BRAND_NEW_CATEGORY":         true,
 	}
 	for _, k := range keys(t, r.dest) {
 		dir := filepath.Dir(k)

@@ -39,6 +39,23 @@ type Options struct {
 	ByCategory bool
 	// Window keeps only events whose time is inside it.
 	Window source.Window
+	// Incremental marks a scheduled run, as opposed to a backfill: it
+	// narrows the window to start Lookback before the archive's watermark,
+	// skips source inputs the archive has already read in full, and records
+	// the inputs it reads.
+	Incremental bool
+	// Lookback is how far before the watermark an incremental run re-reads,
+	// so rows that arrive late still land.
+	Lookback time.Duration
+	// StagingGrace is the age after which staged objects that no commit
+	// needs are removed as debris of a dead run.
+	StagingGrace time.Duration
+	// Command names what started the run (run, backfill) in its commit.
+	Command string
+	// MaxCommitAttempts bounds re-planning after lost commit races.
+	MaxCommitAttempts int
+	// Phase, when set, is called as the run passes each Phase* point.
+	Phase func(phase string)
 
 	Parquet ParquetOptions
 	Rejects RejectOptions
@@ -112,7 +129,25 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.StagingGrace <= 0 {
+		o.StagingGrace = 24 * time.Hour
+	}
+	if o.MaxCommitAttempts <= 0 {
+		o.MaxCommitAttempts = 5
+	}
+	if o.Command == "" {
+		o.Command = "run"
+	}
 }
+
+// Phases of a run, in order, as passed to Options.Phase.
+const (
+	PhaseRead      = "read"      // the first input has been read into the spills
+	PhaseStage     = "stage"     // the first file has been staged
+	PhaseStaged    = "staged"    // every file is staged; the commit is next
+	PhaseCommitted = "committed" // the commit exists; publishing is next
+	PhasePublish   = "publish"   // the first file has been published
+)
 
 func (o *Options) validate() error {
 	var errs []error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/schema"
 )
 
@@ -16,7 +17,7 @@ import (
 // where a value is a varint (timestamp, int), 8 bytes (float), 1 byte (bool)
 // or uvarint length + bytes (string, json). Only non-null fields are stored.
 
-type eventKey [16]byte
+type eventKey = archive.Key
 
 type field struct {
 	col int

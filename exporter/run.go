@@ -2,35 +2,44 @@ package exporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/exporter/source"
 	"github.com/auditexport/auditexport/sinks"
 )
 
 // run is the state of one export run.
 type run struct {
-	o      Options
-	log    *slog.Logger
-	work   string
-	cols   *columnSet
-	plans  map[*source.Header]*headerPlan
-	spills *spills
-	rej    *rejects
-	keys   *keyer
-	rowBuf []byte
-	sum    *Summary
-	warned map[string]bool
-	staged []staged
+	o          Options
+	log        *slog.Logger
+	work       string
+	cols       *columnSet
+	plans      map[*source.Header]*headerPlan
+	spills     *spills
+	rej        *rejects
+	keys       *keyer
+	rowBuf     []byte
+	sum        *Summary
+	warned     map[string]bool
+	state      *archive.State
+	listed     []source.Input
+	attempt    int
+	staged     []archive.File
+	stagedKeys []archive.KeyFile
+	phased     map[string]bool
 }
 
-// Run performs one export: read every input of the source, then write and
-// publish the partitions. The summary is returned even when the run fails,
-// with what it counted up to the failure.
+// Run performs one export: bring the archive to a consistent state (finish
+// publishing what earlier runs committed, remove old staging debris), read
+// every input of the source, then write, commit and publish the events the
+// archive does not hold yet. The summary is returned even when the run
+// fails, with what it counted up to the failure.
 func Run(ctx context.Context, o Options) (*Summary, error) {
 	o.defaults()
 	if err := o.validate(); err != nil {
@@ -40,7 +49,6 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		RunID:             o.RunID,
 		DryRun:            o.DryRun,
 		Source:            o.Source.Describe(),
-		Window:            o.Window.String(),
 		Started:           o.Now().UTC(),
 		Categories:        map[string]int64{},
 		UnknownCategories: map[string]int64{},
@@ -67,6 +75,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		keys:   newKeyer(),
 		sum:    sum,
 		warned: map[string]bool{},
+		phased: map[string]bool{},
 	}
 	err = r.do(ctx)
 	sum.RejectSamples = r.rej.samples
@@ -74,21 +83,32 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	return sum, err
 }
 
+// phase reports reaching a phase point, once per run.
+func (r *run) phase(p string) {
+	if r.o.Phase != nil && !r.phased[p] {
+		r.phased[p] = true
+		r.o.Phase(p)
+	}
+}
+
 func (r *run) do(ctx context.Context) error {
-	inputs, err := r.o.Source.List(ctx, r.o.Window)
+	if err := r.prepareArchive(ctx); err != nil {
+		return err
+	}
+	r.narrowWindow()
+	r.sum.Window = r.o.Window.String()
+	inputs, err := r.inputs(ctx)
 	if err != nil {
 		return err
 	}
-	r.log.Info("plan", "source", r.sum.Source, "inputs", len(inputs), "window", r.sum.Window)
-	if len(inputs) == 0 {
-		r.warnOnce("the source has no inputs: " + r.sum.Source)
-	}
+	r.log.Info("plan", "source", r.sum.Source, "inputs", len(inputs), "skipped", r.sum.InputsSkipped, "window", r.sum.Window)
 	readErr := func() error {
 		defer r.spills.closeAll()
 		for _, in := range inputs {
 			if err := r.readInput(ctx, in); err != nil {
 				return err
 			}
+			r.phase(PhaseRead)
 		}
 		return nil
 	}()
@@ -100,7 +120,7 @@ func (r *run) do(ctx context.Context) error {
 		return err
 	}
 	if hasRejects && !r.o.DryRun {
-		key := "_auditexport/rejects/" + r.o.RunID + ".jsonl"
+		key := archive.RejectsPrefix + r.o.RunID + ".jsonl"
 		if _, err := r.o.Dest.PutFile(ctx, key, r.rej.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/x-ndjson"}); err != nil {
 			return fmt.Errorf("upload the rejects file: %w", err)
 		}
@@ -109,17 +129,220 @@ func (r *run) do(ctx context.Context) error {
 	if err := r.checkRejects(); err != nil {
 		return err
 	}
-	if err := r.writePartitions(ctx); err != nil {
-		// Nothing of this run is published; remove what it staged.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		r.removeStaged(cleanup)
+	return r.commitLoop(ctx)
+}
+
+// prepareArchive loads the commit log, finishes publishing commits whose
+// writer died, and removes staging debris older than the grace period.
+func (r *run) prepareArchive(ctx context.Context) error {
+	st, err := archive.LoadState(ctx, r.o.Dest)
+	if err != nil {
 		return err
 	}
+	r.state = st
 	if r.o.DryRun {
 		return nil
 	}
-	return r.publish(ctx)
+	if err := r.rollForward(ctx); err != nil {
+		return err
+	}
+	n, err := archive.CollectStaging(ctx, r.o.Dest, nil, r.o.StagingGrace, r.o.Now())
+	if err != nil {
+		r.log.Warn("staging debris left for a later run", "err", err)
+	}
+	r.sum.StagingRemoved += n
+	return nil
+}
+
+// rollForward publishes, in order, every commit that is not yet published.
+func (r *run) rollForward(ctx context.Context) error {
+	for _, n := range r.state.Unpublished {
+		c, _, err := archive.ReadCommit(ctx, r.o.Dest, n)
+		if err != nil {
+			return err
+		}
+		r.log.Info("rolling forward an unpublished commit", "commit", n, "commit_run_id", c.RunID, "files", len(c.Files))
+		if err := archive.Publish(ctx, r.o.Dest, c, nil); err != nil {
+			return err
+		}
+		r.sum.RolledForward = append(r.sum.RolledForward, n)
+	}
+	r.state.Unpublished = nil
+	return nil
+}
+
+// narrowWindow starts an incremental run Lookback before the watermark.
+func (r *run) narrowWindow() {
+	if !r.o.Incremental || r.state.Head == nil || r.state.Head.Source.Watermark.IsZero() {
+		return
+	}
+	from := r.state.Head.Source.Watermark.Add(-r.o.Lookback)
+	if from.After(r.o.Window.From) {
+		r.o.Window.From = from
+	}
+}
+
+// inputs lists the source; an incremental run skips what the archive has
+// read in full (same key, ETag and size).
+func (r *run) inputs(ctx context.Context) ([]source.Input, error) {
+	all, err := r.o.Source.List(ctx, r.o.Window)
+	if err != nil {
+		return nil, err
+	}
+	r.listed = all
+	if len(all) == 0 {
+		r.warnOnce("the source has no inputs: " + r.sum.Source)
+	}
+	if !r.o.Incremental || r.state.Head == nil {
+		return all, nil
+	}
+	done := map[archive.Input]bool{}
+	for _, in := range r.state.Head.Source.Inputs {
+		done[in] = true
+	}
+	var todo []source.Input
+	for _, in := range all {
+		if in.ETag != "" && done[archive.Input{Key: in.Key, ETag: in.ETag, Size: in.Size}] {
+			r.sum.InputsSkipped++
+			continue
+		}
+		todo = append(todo, in)
+	}
+	return todo, nil
+}
+
+// commitLoop writes the partitions, commits them and publishes them. When
+// another run commits first, it re-plans against the new log: the spills
+// are still here, so the partitions are written again without the events
+// the other run committed.
+func (r *run) commitLoop(ctx context.Context) error {
+	for {
+		r.attempt++
+		r.sum.CommitAttempts = r.attempt
+		if err := r.writePartitions(ctx); err != nil {
+			r.abandonStaged(ctx)
+			return err
+		}
+		if r.o.DryRun {
+			return nil
+		}
+		r.phase(PhaseStaged)
+		c := r.newCommit()
+		if c == nil {
+			r.log.Info("nothing new to commit")
+			return nil
+		}
+		err := archive.Append(ctx, r.o.Dest, c)
+		if errors.Is(err, archive.ErrConflict) && r.attempt < r.o.MaxCommitAttempts {
+			r.log.Warn("another run committed first; re-planning against the new log", "commit", c.Number)
+			r.abandonStaged(ctx)
+			if r.state, err = archive.LoadState(ctx, r.o.Dest); err != nil {
+				return err
+			}
+			if err := r.rollForward(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			r.abandonStaged(ctx)
+			if errors.Is(err, archive.ErrConflict) {
+				return fmt.Errorf("%w %d times in a row; nothing of this run was committed, run it again", err, r.attempt)
+			}
+			return err
+		}
+		r.sum.Commit = c.Number
+		r.phase(PhaseCommitted)
+		if err := archive.Publish(ctx, r.o.Dest, c, func() { r.phase(PhasePublish) }); err != nil {
+			return fmt.Errorf("%w (commit %d is safe in the log; the next run finishes publishing it)", err, c.Number)
+		}
+		for _, f := range c.Files {
+			r.sum.Files = append(r.sum.Files, FileInfo{Key: f.Key, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256, MinTime: f.MinTime, MaxTime: f.MaxTime})
+		}
+		r.log.Info("committed", "commit", c.Number, "files", len(c.Files), "rows", r.sum.RowsWritten)
+		return nil
+	}
+}
+
+// abandonStaged removes what this attempt staged, even when ctx is done.
+func (r *run) abandonStaged(ctx context.Context) {
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	r.removeStaged(cleanup)
+}
+
+// newCommit builds the next commit, or returns nil when the run adds no
+// file and moves no progress.
+func (r *run) newCommit() *archive.Commit {
+	var prev archive.Progress
+	if h := r.state.Head; h != nil {
+		prev = h.Source
+	}
+	next := r.progress(prev)
+	if len(r.staged) == 0 && progressEqual(prev, next) {
+		return nil
+	}
+	return &archive.Commit{
+		Version:  archive.FormatVersion,
+		Number:   r.state.NextNumber(),
+		Previous: r.state.HeadSHA256,
+		RunID:    r.o.RunID,
+		Command:  r.o.Command,
+		Created:  r.o.Now().UTC(),
+		Tool:     r.o.ToolVersion,
+		Window:   r.sum.Window,
+		Files:    append([]archive.File{}, r.staged...),
+		Keys:     append([]archive.KeyFile{}, r.stagedKeys...),
+		Source:   next,
+	}
+}
+
+// progress is the archive's source progress after this run: the watermark
+// moves forward only; an incremental run records the inputs it read in full
+// and forgets those the source no longer lists.
+func (r *run) progress(prev archive.Progress) archive.Progress {
+	next := archive.Progress{Source: r.sum.Source, Watermark: prev.Watermark, Inputs: []archive.Input{}}
+	if t := r.sum.Progress.MaxEventTime; t.After(next.Watermark) {
+		next.Watermark = t
+	}
+	if !r.o.Incremental {
+		next.Inputs = append(next.Inputs, prev.Inputs...)
+		return next
+	}
+	listed := map[archive.Input]bool{}
+	for _, in := range r.listed {
+		listed[archive.Input{Key: in.Key, ETag: in.ETag, Size: in.Size}] = true
+	}
+	seen := map[archive.Input]bool{}
+	add := func(in archive.Input) {
+		if in.ETag != "" && listed[in] && !seen[in] {
+			seen[in] = true
+			next.Inputs = append(next.Inputs, in)
+		}
+	}
+	for _, in := range prev.Inputs {
+		add(in)
+	}
+	for _, in := range r.sum.Progress.Inputs {
+		add(archive.Input{Key: in.Key, ETag: in.ETag, Size: in.Size})
+	}
+	return next
+}
+
+func progressEqual(a, b archive.Progress) bool {
+	if !a.Watermark.Equal(b.Watermark) || len(a.Inputs) != len(b.Inputs) {
+		return false
+	}
+	have := map[archive.Input]bool{}
+	for _, in := range a.Inputs {
+		have[in] = true
+	}
+	for _, in := range b.Inputs {
+		if !have[in] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkRejects fails the run when rejected rows pass the thresholds, before

@@ -418,7 +418,6 @@ func TestRunRollsFiles(t *testing.T) {
 	}
 }
 
-
 // A dry run counts everything and writes nothing.
 func TestRunDryRun(t *testing.T) {
 	a := "Timestamp,Event Id\n2026-11-24 10:00:00,e1\n2026-11-24 10:00:00,e1\n2026-11-25 10:00:00,e2\nbad,e3\n"

@@ -17,8 +17,24 @@ type Summary struct {
 	RowsRejected    int64 `json:"rows_rejected"`
 	RowsOutOfWindow int64 `json:"rows_out_of_window"`
 	RowsDuplicate   int64 `json:"rows_duplicate"`
-	RowsWritten     int64 `json:"rows_written"`
-	BytesWritten    int64 `json:"bytes_written"`
+	// RowsArchived are rows whose event the archive already holds.
+	RowsArchived int64 `json:"rows_already_archived"`
+	RowsWritten  int64 `json:"rows_written"`
+	BytesWritten int64 `json:"bytes_written"`
+
+	// Commit is the number of the commit the run created (0: none, when
+	// there was nothing new).
+	Commit int64 `json:"commit"`
+	// InputsSkipped are source inputs the archive had already read in full.
+	InputsSkipped int `json:"inputs_skipped"`
+	// RolledForward lists commits of earlier runs this run finished
+	// publishing.
+	RolledForward []int64 `json:"rolled_forward,omitempty"`
+	// StagingRemoved counts staging debris of dead runs removed.
+	StagingRemoved int `json:"staging_removed,omitempty"`
+	// CommitAttempts is how many times the run planned its commit (more
+	// than one after losing a race to a concurrent run).
+	CommitAttempts int `json:"commit_attempts"`
 
 	Files      []FileInfo       `json:"files"`
 	Partitions []PartitionStats `json:"partitions"`
@@ -72,5 +88,6 @@ type PartitionStats struct {
 	Partition string `json:"partition"`
 	Rows      int64  `json:"rows"`
 	Duplicate int64  `json:"duplicate"`
+	Archived  int64  `json:"already_archived"`
 	Files     int    `json:"files"`
 }

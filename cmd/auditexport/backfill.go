@@ -14,7 +14,9 @@ func backfillCommand() *command {
 		summary: "export a date range once (--from, --to)",
 		usage:   "backfill --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE] [--dry-run] [settings]",
 		about: `Exports the events whose date (in partitioning.timezone) falls between --from
-and --to, both inclusive, from every input of the source. Use it to load the
+and --to, both inclusive, from every input of the source. Events the archive
+already holds are not written again, so a backfill may overlap runs and
+other backfills. Use it to load the
 history still held by Sigma (its last 30 days) or an older database copy.`,
 		examples: []string{
 			"auditexport backfill --config prod.yaml --from 2026-10-01 --to 2026-10-31",
@@ -39,7 +41,7 @@ history still held by Sigma (its last 30 days) or an older database copy.`,
 					return err
 				}
 				log := newLogger(lc.Log, io.err)
-				_, err = runExport(ctx, lc, log, w, *dry, io.out)
+				_, err = runExport(ctx, lc, log, exportPlan{command: "backfill", window: w}, *dry, io.out)
 				return err
 			}
 		},

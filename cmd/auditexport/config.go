@@ -83,8 +83,9 @@ type RejectsConfig struct {
 }
 
 type RunConfig struct {
-	Lookback time.Duration `yaml:"lookback" help:"how far before now a run of a database source reads, so late rows land"`
-	WorkDir  string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
+	Lookback     time.Duration `yaml:"lookback" help:"how far before the archive's watermark (its latest committed event) a run re-reads, so late rows land"`
+	WorkDir      string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
+	StagingGrace time.Duration `yaml:"staging_grace" help:"age after which staged files of a run that died before its commit are removed"`
 }
 
 type LogConfig struct {
@@ -108,7 +109,7 @@ func defaultConfig() Config {
 			TargetFileSize: "256MiB",
 		},
 		Rejects: RejectsConfig{MaxRows: -1, MaxFraction: 0.01},
-		Run:     RunConfig{Lookback: 72 * time.Hour},
+		Run:     RunConfig{Lookback: 72 * time.Hour, StagingGrace: 24 * time.Hour},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -209,6 +210,9 @@ func (c *Config) validate(origin map[string]string) error {
 	}
 	if c.Run.Lookback < 0 {
 		bad("run.lookback", c.Run.Lookback.String(), "must not be negative")
+	}
+	if c.Run.StagingGrace < time.Hour {
+		bad("run.staging_grace", c.Run.StagingGrace.String(), "must be at least 1h (longer than any run stays between staging and commit)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

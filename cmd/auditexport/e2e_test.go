@@ -27,11 +27,13 @@ func parquetRowsByPartition(t *testing.T, dir string) map[string]int64 {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		switch {
-		case strings.HasSuffix(p, ".parquet"):
-		case strings.HasPrefix(rel, "_auditexport/rejects/"):
+		switch base := filepath.Base(rel); {
+		case strings.HasPrefix(rel, "_auditexport/staging/"):
+			t.Errorf("staging file %s left after the run", rel)
 			return nil
-		default:
+		case strings.HasPrefix(rel, "_auditexport/"), base == "_manifest.json", base == "_SUCCESS":
+			return nil
+		case !strings.HasSuffix(p, ".parquet"):
 			t.Errorf("unexpected file %s in the archive", rel)
 			return nil
 		}

@@ -31,14 +31,16 @@ destination.`,
 				if err != nil {
 					return err
 				}
-				w := runWindow(lc, time.Now())
+				p := exportPlan{command: "run", incremental: true}
 				if *from != "" || *to != "" {
 					zone, _ := time.LoadLocation(lc.Partitioning.TimeZone)
-					if w, err = dateWindow(*from, *to, zone); err != nil {
+					w, err := dateWindow(*from, *to, zone)
+					if err != nil {
 						return err
 					}
+					p = exportPlan{command: "backfill", window: w}
 				}
-				_, err = runExport(ctx, lc, newLogger(lc.Log, io.err), w, true, io.out)
+				_, err = runExport(ctx, lc, newLogger(lc.Log, io.err), p, true, io.out)
 				return err
 			}
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,24 +64,54 @@ func TestRunPostgresSource(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("source:\n  kind: postgres\n  postgres:\n    table: %s.audit_logs\n    time_column: timestamp\ndestination:\n  url: %s\n", schemaName, filepath.Join(dir, "out"))), 0o644)
 	t.Setenv("AUDITEXPORT_SOURCE_POSTGRES_DSN", dsn)
 
+	// The first run reads the whole table.
 	code, stdout, stderr := cli(t, "run", "--config", cfg)
 	if code != exitOK {
 		t.Fatalf("run: %d %s", code, stderr)
 	}
 	s := summaryLine(t, stdout)
-	if s.RowsRead != 4 || s.RowsWritten != 3 || s.RowsDup != 1 {
-		t.Fatalf("run summary = %+v, want 4 read (72h lookback), 3 written, 1 duplicate", s)
+	if s.RowsRead != 5 || s.RowsWritten != 4 || s.RowsDup != 1 {
+		t.Fatalf("first run summary = %+v, want 5 read, 4 written, 1 duplicate", s)
 	}
 	if strings.Contains(stdout+stderr, "password") {
 		t.Errorf("output mentions a password:\n%s\n%s", stdout, stderr)
 	}
-	got := parquetRowsByPartition(t, filepath.Join(dir, "out"))
-	var total int64
-	for _, n := range got {
-		total += n
+	total := func() int64 {
+		var n int64
+		for _, c := range parquetRowsByPartition(t, filepath.Join(dir, "out")) {
+			n += c
+		}
+		return n
 	}
-	if total != 3 {
-		t.Fatalf("archive holds %d rows (%v), want 3", total, got)
+	if n := total(); n != 4 {
+		t.Fatalf("archive holds %d rows, want 4", n)
+	}
+
+	// Rows inserted between runs: a new event, a late one for yesterday and
+	// a copy of an archived one. The next run reads from 72h before the
+	// archive's latest event, writes the two new events only, and does not
+	// read the row of ten days ago again.
+	mustExec(`INSERT INTO `+schemaName+`.audit_logs VALUES ($1,'e5','ACCESS_SIGMA','Logout','a@example.com',NULL,NULL,NULL)`, now.Add(time.Minute))
+	mustExec(`INSERT INTO `+schemaName+`.audit_logs VALUES ($1,'e6','EXPORTS','Download CSV',NULL,NULL,NULL,NULL)`, day(1).Add(-time.Hour))
+	mustExec(`INSERT INTO `+schemaName+`.audit_logs VALUES ($1,'e2','SCHEDULES','Create Schedule',NULL,NULL,NULL,'["x@example.com"]')`, day(1))
+	code, stdout, stderr = cli(t, "run", "--config", cfg)
+	if code != exitOK {
+		t.Fatalf("second run: %d %s", code, stderr)
+	}
+	var again struct {
+		RowsRead     int64 `json:"rows_read"`
+		RowsWritten  int64 `json:"rows_written"`
+		RowsArchived int64 `json:"rows_already_archived"`
+		Commit       int64 `json:"commit"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again.RowsWritten != 2 || again.RowsRead != 7 || again.RowsArchived != 5 || again.Commit != 2 {
+		t.Fatalf("second run = %+v, want 7 read (not the 10-day-old row), 2 written, 5 already archived (e1 twice, e2 twice, e3), commit 2", again)
+	}
+	if n := total(); n != 6 {
+		t.Fatalf("archive holds %d rows, want 6", n)
 	}
 
 	// A backfill of the old day reaches the row outside the lookback.

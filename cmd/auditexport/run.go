@@ -5,7 +5,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/exporter/source"
@@ -16,10 +15,13 @@ func runCommand() *command {
 		name:    "run",
 		summary: "run one incremental export (the CronJob entrypoint)",
 		usage:   "run [--config FILE] [--dry-run] [settings]",
-		about: `Reads every Sigma export in the landing prefix (or, for a database source,
-the rows of the last run.lookback), resolves headers to CDW column IDs,
-coerces values, drops duplicate events, and writes Parquet partitions
-event_date=YYYY-MM-DD to the destination. Rows that cannot be coerced are
+		about: `Reads the Sigma exports in the landing prefix that the archive has not read
+yet (or, for a database source, the rows since run.lookback before the
+archive's latest event), resolves headers to CDW column IDs, coerces values,
+drops events the archive already holds, and commits the rest as Parquet
+partitions event_date=YYYY-MM-DD. Progress lives in the destination's commit
+log, so a fresh pod resumes where the last run stopped, and a run that died
+half-way is finished by the next one. Rows that cannot be coerced are
 written to <prefix>/_auditexport/rejects/<run id>.jsonl with their source
 position and reason. Prints a one-line JSON summary on stdout; logs go to
 stderr.`,
@@ -40,31 +42,33 @@ stderr.`,
 					return err
 				}
 				log := newLogger(lc.Log, io.err)
-				_, err = runExport(ctx, lc, log, runWindow(lc, time.Now()), *dry, io.out)
+				_, err = runExport(ctx, lc, log, exportPlan{command: "run", incremental: true}, *dry, io.out)
 				return err
 			}
 		},
 	}
 }
 
-// runWindow is the event-time window of an incremental run: everything in
-// the landing exports, or the last run.lookback of a database table.
-func runWindow(lc *loadedConfig, now time.Time) source.Window {
-	if lc.Source.Kind == "postgres" {
-		return source.Window{From: now.Add(-lc.Run.Lookback)}
-	}
-	return source.Window{}
+// exportPlan says what kind of export to run: an incremental run (resumes
+// from the archive's watermark, skips inputs read in full) or a backfill of
+// a window.
+type exportPlan struct {
+	command     string
+	incremental bool
+	window      source.Window
 }
 
 // runExport opens the job, runs it, and prints the summary line.
-func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, w source.Window, dryRun bool, out io.Writer) (*exporter.Summary, error) {
+func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p exportPlan, dryRun bool, out io.Writer) (*exporter.Summary, error) {
 	job, err := newExportJob(ctx, lc, log, dryRun)
 	if err != nil {
 		printSummary(out, nil, err)
 		return nil, err
 	}
 	defer job.Close()
-	job.opts.Window = w
+	job.opts.Window = p.window
+	job.opts.Incremental = p.incremental
+	job.opts.Command = p.command
 	sum, err := exporter.Run(ctx, job.opts)
 	printSummary(out, sum, err)
 	if err == nil {

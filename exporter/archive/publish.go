@@ -1,0 +1,166 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/auditexport/auditexport/sinks"
+)
+
+// Manifest lists a partition's committed files. It is derived from the log
+// (verify checks that it matches) and rewritten as commits add files.
+type Manifest struct {
+	Version   int    `json:"version"`
+	Partition string `json:"partition"`
+	// Commit is the latest commit that added files to the partition.
+	Commit int64  `json:"commit"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	Files  []File `json:"files"`
+}
+
+// ManifestKey is the key of a partition's manifest.
+func ManifestKey(partition string) string { return partition + "/" + ManifestName }
+
+// Publish makes a committed commit visible: it copies each staged data and
+// key file into place (skipping those already there), merges the commit's
+// files into each partition's manifest, writes _SUCCESS, marks the commit
+// published and removes its staging copies. It is idempotent, so a run that
+// finds a commit unpublished (its writer died) calls it again. Commits must
+// be published in order.
+func Publish(ctx context.Context, b *sinks.Bucket, c *Commit, onCopy func()) error {
+	for _, f := range c.Files {
+		if err := place(ctx, b, f.Key, f.Staging, f.Bytes); err != nil {
+			return fmt.Errorf("publish commit %d: %w", c.Number, err)
+		}
+		if onCopy != nil {
+			onCopy()
+		}
+	}
+	for _, k := range c.Keys {
+		if err := place(ctx, b, k.Key, k.Staging, k.Bytes); err != nil {
+			return fmt.Errorf("publish commit %d: %w", c.Number, err)
+		}
+	}
+	byPart := map[string][]File{}
+	for _, f := range c.Files {
+		byPart[f.Partition] = append(byPart[f.Partition], f)
+	}
+	parts := make([]string, 0, len(byPart))
+	for p := range byPart {
+		parts = append(parts, p)
+	}
+	slices.Sort(parts)
+	for _, p := range parts {
+		if err := mergeManifest(ctx, b, p, c.Number, byPart[p]); err != nil {
+			return fmt.Errorf("publish commit %d: %w", c.Number, err)
+		}
+	}
+	if _, err := b.PutBytes(ctx, PublishedKey(c.Number), nil, sinks.PutOptions{IfNotExist: true}); err != nil && !errors.Is(err, sinks.ErrExists) {
+		return fmt.Errorf("publish commit %d: %w", c.Number, err)
+	}
+	for _, f := range c.Files {
+		removeStaged(ctx, b, f.Staging)
+	}
+	for _, k := range c.Keys {
+		removeStaged(ctx, b, k.Staging)
+	}
+	return nil
+}
+
+// place copies a staged object to its published key unless it is there.
+func place(ctx context.Context, b *sinks.Bucket, key, staging string, size int64) error {
+	if o, err := b.Attributes(ctx, key); err == nil {
+		if o.Size != size {
+			return fmt.Errorf("%s is published with %d bytes, the commit says %d; run auditexport verify", key, o.Size, size)
+		}
+		return nil
+	} else if !errors.Is(err, sinks.ErrNotFound) {
+		return err
+	}
+	if err := b.Copy(ctx, key, staging); err != nil {
+		if !errors.Is(err, sinks.ErrNotFound) {
+			return err
+		}
+		// A concurrent run rolling the same commit forward may have
+		// published it and removed the staged copy in between.
+		if o, aerr := b.Attributes(ctx, key); aerr == nil && o.Size == size {
+			return nil
+		}
+		return fmt.Errorf("%s: neither the published file nor its staged copy %s exists; run auditexport verify", key, staging)
+	}
+	o, err := b.Attributes(ctx, key)
+	if err != nil {
+		return err
+	}
+	if o.Size != size {
+		return fmt.Errorf("%s: published %d bytes, the commit says %d", key, o.Size, size)
+	}
+	return nil
+}
+
+func removeStaged(ctx context.Context, b *sinks.Bucket, key string) {
+	if key == "" || !strings.HasPrefix(key, StagingPrefix) {
+		return
+	}
+	_ = b.Delete(ctx, key) // debris is collected later if this fails
+}
+
+// mergeManifest adds files to a partition's manifest and writes _SUCCESS.
+func mergeManifest(ctx context.Context, b *sinks.Bucket, partition string, commit int64, files []File) error {
+	m, err := ReadManifest(ctx, b, partition)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		m = &Manifest{Version: FormatVersion, Partition: partition}
+	}
+	have := map[string]bool{}
+	for _, f := range m.Files {
+		have[f.Key] = true
+	}
+	for _, f := range files {
+		if have[f.Key] {
+			continue
+		}
+		f.Staging = ""
+		m.Files = append(m.Files, f)
+		m.Rows += f.Rows
+		m.Bytes += f.Bytes
+	}
+	if commit > m.Commit {
+		m.Commit = commit
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := b.PutBytes(ctx, ManifestKey(partition), append(data, '\n'), sinks.PutOptions{ContentType: "application/json"}); err != nil {
+		return err
+	}
+	_, err = b.PutBytes(ctx, partition+"/"+SuccessName, nil, sinks.PutOptions{})
+	return err
+}
+
+// ReadManifest reads a partition's manifest; nil when it has none.
+func ReadManifest(ctx context.Context, b *sinks.Bucket, partition string) (*Manifest, error) {
+	data, err := b.ReadAll(ctx, ManifestKey(partition))
+	if errors.Is(err, sinks.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("manifest %s is damaged: %w; run auditexport verify", ManifestKey(partition), err)
+	}
+	return &m, nil
+}
