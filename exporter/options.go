@@ -56,6 +56,10 @@ type Options struct {
 	MaxCommitAttempts int
 	// Phase, when set, is called as the run passes each Phase* point.
 	Phase func(phase string)
+	// Progress, when set, is called on the reading goroutine at the start
+	// and end of each input and every ProgressEvery rows within one (a
+	// progress bar, a log line). It must be cheap and must not block.
+	Progress func(ProgressEvent)
 
 	Parquet ParquetOptions
 	Rejects RejectOptions
@@ -138,6 +142,23 @@ func (o *Options) defaults() {
 	if o.Command == "" {
 		o.Command = "run"
 	}
+}
+
+// ProgressEvery is how many rows of an input pass between two Progress
+// calls.
+const ProgressEvery = 8192
+
+// ProgressEvent says how far a run has read its source.
+type ProgressEvent struct {
+	Input string // the input's key
+	Size  int64  // the input's size in bytes, 0 when unknown (a table)
+	Index int    // 1-based position of the input among those this run reads
+	Total int    // how many inputs this run reads
+	Rows  int64  // rows of this input read so far
+	// RowsRead counts the rows of every input read so far, this one included.
+	RowsRead int64
+	// Done marks the input's last event: it has been read in full.
+	Done bool
 }
 
 // Phases of a run, in order, as passed to Options.Phase.

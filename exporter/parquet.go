@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -104,23 +105,43 @@ type localFile struct {
 	minTime, maxTime time.Time
 }
 
-// partWriter encodes the rows of one partition into Parquet files rolled by
-// size. Rows are appended to Arrow builders; every RowGroupRows rows become
-// one row group.
-type partWriter struct {
-	r        *run
-	dir      string
-	schema   *arrow.Schema
-	props    *parquet.WriterProperties
-	meta     [][2]string
-	rb       *array.RecordBuilder
-	builders []array.Builder
-	types    []schema.Type
-	slot     []int // column -> index into the current row's fields, or -1
-	batch    int
-	seq      int
-	done     func(localFile) error
+// batchRows is the most rows built in Arrow arrays before they are handed
+// to the encoder (fewer when RowGroupRows is smaller). Row groups (RowGroupRows) are assembled from
+// several batches, so memory is bounded by the batch, not the row group.
+const batchRows = 8192
 
+// partWriter encodes the rows of one partition into Parquet files rolled by
+// size. The caller's goroutine appends rows to Arrow builders; full batches
+// go to an encoder goroutine that writes them into buffered row groups,
+// rolls files and hands each finished file to done, so building, encoding
+// and uploading overlap.
+type partWriter struct {
+	r      *run
+	dir    string
+	schema *arrow.Schema
+	props  *parquet.WriterProperties
+	meta   [][2]string
+	rb     *array.RecordBuilder
+	types  []schema.Type
+	done   func(localFile) error
+
+	// Builder side, typed per column (nil where the column has another type).
+	strs  []*array.StringBuilder
+	ints  []*array.Int64Builder
+	tss   []*array.TimestampBuilder
+	flts  []*array.Float64Builder
+	bools []*array.BooleanBuilder
+	last  []int // column -> batch row of its last value, -1 if none yet
+	batch int
+	bmin  int64
+	bmax  int64
+
+	batches chan batch
+	errc    chan error
+	failed  error // the encoder's error, once seen
+
+	// Encoder side, owned by the encoder goroutine.
+	seq     int
 	file    *os.File
 	hw      *hashingWriter
 	fw      *pqarrow.FileWriter
@@ -129,74 +150,130 @@ type partWriter struct {
 	maxTime int64
 }
 
+// batch is a record batch with the range of its event times.
+type batch struct {
+	rec      arrow.RecordBatch
+	min, max int64
+}
+
 func (r *run) newPartWriter(dir string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, done func(localFile) error) *partWriter {
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	pw := &partWriter{r: r, dir: dir, schema: sc, props: props, meta: meta, rb: rb, builders: rb.Fields(), types: r.cols.types, done: done}
-	pw.slot = make([]int, len(r.cols.types))
-	for i := range pw.slot {
-		pw.slot[i] = -1
+	n := len(r.cols.types)
+	pw := &partWriter{
+		r: r, dir: dir, schema: sc, props: props, meta: meta, rb: rb, types: r.cols.types, done: done,
+		strs: make([]*array.StringBuilder, n), ints: make([]*array.Int64Builder, n), tss: make([]*array.TimestampBuilder, n),
+		flts: make([]*array.Float64Builder, n), bools: make([]*array.BooleanBuilder, n), last: make([]int, n),
+		batches: make(chan batch, 1), errc: make(chan error, 1),
 	}
+	for c, b := range rb.Fields() {
+		switch b := b.(type) {
+		case *array.StringBuilder:
+			pw.strs[c] = b
+		case *array.Int64Builder:
+			pw.ints[c] = b
+		case *array.TimestampBuilder:
+			pw.tss[c] = b
+		case *array.Float64Builder:
+			pw.flts[c] = b
+		case *array.BooleanBuilder:
+			pw.bools[c] = b
+		}
+		pw.last[c] = -1
+	}
+	go pw.encode(pw.batches)
 	return pw
 }
 
-// add appends one decoded row.
+// add appends one decoded row. Only the row's non-null fields cost
+// anything: the nulls of absent columns are appended in runs, lazily.
 func (pw *partWriter) add(micros int64, fields []decodedField) error {
-	for i, f := range fields {
-		pw.slot[f.col] = i
-	}
-	for c, b := range pw.builders {
-		i := pw.slot[c]
-		if i < 0 {
-			b.AppendNull()
-			continue
-		}
-		pw.slot[c] = -1
+	row := pw.batch
+	b := pw.rb
+	for i := range fields {
 		f := &fields[i]
-		switch pw.types[c] {
-		case schema.Timestamp:
-			b.(*array.TimestampBuilder).Append(arrow.Timestamp(f.v.Int))
-		case schema.Int:
-			b.(*array.Int64Builder).Append(f.v.Int)
-		case schema.Float:
-			b.(*array.Float64Builder).Append(f.v.Float)
-		case schema.Bool:
-			b.(*array.BooleanBuilder).Append(f.v.Bool)
-		default:
-			b.(*array.StringBuilder).BinaryBuilder.Append(f.bytes)
+		c := f.col
+		if gap := row - pw.last[c] - 1; gap > 0 {
+			b.Field(c).AppendNulls(gap)
+		}
+		pw.last[c] = row
+		switch {
+		case pw.strs[c] != nil:
+			pw.strs[c].BinaryBuilder.Append(f.bytes)
+		case pw.tss[c] != nil:
+			pw.tss[c].Append(arrow.Timestamp(f.v.Int))
+		case pw.ints[c] != nil:
+			pw.ints[c].Append(f.v.Int)
+		case pw.flts[c] != nil:
+			pw.flts[c].Append(f.v.Float)
+		case pw.bools[c] != nil:
+			pw.bools[c].Append(f.v.Bool)
 		}
 	}
-	if pw.rows == 0 && pw.batch == 0 || micros < pw.minTime {
-		pw.minTime = micros
+	if row == 0 || micros < pw.bmin {
+		pw.bmin = micros
 	}
-	if pw.rows == 0 && pw.batch == 0 || micros > pw.maxTime {
-		pw.maxTime = micros
+	if row == 0 || micros > pw.bmax {
+		pw.bmax = micros
 	}
 	pw.batch++
-	if pw.batch >= pw.r.o.Parquet.RowGroupRows {
+	if pw.batch >= batchRows || pw.batch >= pw.r.o.Parquet.RowGroupRows {
 		return pw.flush()
 	}
 	return nil
 }
 
-// flush writes the buffered rows as one row group and rolls the file when
-// it has reached the target size.
+// flush completes the batch's trailing nulls and hands it to the encoder.
 func (pw *partWriter) flush() error {
 	if pw.batch == 0 {
 		return nil
 	}
+	for c, l := range pw.last {
+		if gap := pw.batch - l - 1; gap > 0 {
+			pw.rb.Field(c).AppendNulls(gap)
+		}
+		pw.last[c] = -1
+	}
+	rec := pw.rb.NewRecordBatch()
+	pw.batch = 0
+	select {
+	case pw.batches <- batch{rec: rec, min: pw.bmin, max: pw.bmax}:
+		return nil
+	case err := <-pw.errc:
+		rec.Release()
+		pw.failed = err
+		return err
+	}
+}
+
+// encode runs on its own goroutine: it writes batches into buffered row
+// groups, rolls the file at the target size, and finishes the last file.
+func (pw *partWriter) encode(batches <-chan batch) {
+	var err error
+	for b := range batches {
+		if err == nil {
+			err = pw.write(b)
+		}
+		b.rec.Release()
+	}
+	if err == nil {
+		err = pw.closeFile()
+	}
+	pw.errc <- err
+}
+
+func (pw *partWriter) write(b batch) error {
 	if pw.fw == nil {
 		if err := pw.openFile(); err != nil {
 			return err
 		}
+		pw.minTime, pw.maxTime = b.min, b.max
 	}
-	rec := pw.rb.NewRecordBatch()
-	defer rec.Release()
-	if err := pw.fw.Write(rec); err != nil {
+	pw.minTime, pw.maxTime = min(pw.minTime, b.min), max(pw.maxTime, b.max)
+	if err := pw.fw.WriteBuffered(b.rec); err != nil {
 		return fmt.Errorf("encode parquet: %w", err)
 	}
-	pw.rows += int64(pw.batch)
-	pw.batch = 0
-	if pw.hw.n >= pw.r.o.Parquet.TargetFileBytes {
+	pw.rows += b.rec.NumRows()
+	if pw.hw.n+pw.fw.RowGroupTotalCompressedBytes() >= pw.r.o.Parquet.TargetFileBytes {
 		return pw.closeFile()
 	}
 	return nil
@@ -250,15 +327,37 @@ func (pw *partWriter) closeFile() error {
 	return pw.done(lf)
 }
 
-// finish flushes what is buffered and closes the last file.
+// finish flushes what is buffered, waits for the encoder, and returns its
+// error.
 func (pw *partWriter) finish() error {
+	if pw.failed != nil {
+		return pw.failed
+	}
 	if err := pw.flush(); err != nil {
 		return err
 	}
-	return pw.closeFile()
+	close(pw.batches)
+	pw.batches = nil
+	err := <-pw.errc
+	pw.failed = err
+	if err == nil {
+		pw.failed = errFinished
+	}
+	return err
 }
 
+var errFinished = errors.New("partition writer already finished")
+
+// release stops the encoder if finish was not reached and frees the
+// builders. The encoder's file, if any, is left for the work dir cleanup.
 func (pw *partWriter) release() {
+	if pw.batches != nil {
+		close(pw.batches)
+		if pw.failed == nil {
+			<-pw.errc
+		}
+		pw.batches = nil
+	}
 	if pw.fw != nil {
 		pw.fw.Close()
 		pw.file.Close()

@@ -23,6 +23,7 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 	}
 	defer rd.Close()
 	prog := InputProgress{Key: in.Key, ETag: in.ETag, Size: in.Size}
+	r.report(in, 0, false)
 	var vals []schema.Value
 	var fields []field
 	var cat string
@@ -47,6 +48,9 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 			return err
 		}
 		prog.Rows++
+		if r.o.Progress != nil && prog.Rows%ProgressEvery == 0 {
+			r.report(in, prog.Rows, false)
+		}
 		p, err := r.plan(in, rec.Header)
 		if err != nil {
 			return err
@@ -101,9 +105,27 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 	}
 	r.sum.RowsRead += prog.Rows
 	r.sum.RowsRejected += prog.Rejected
+	r.report(in, prog.Rows, true)
 	r.sum.Progress.Inputs = append(r.sum.Progress.Inputs, prog)
 	r.log.Info("read input", "input", in.Key, "rows", prog.Rows, "rejected", prog.Rejected)
 	return nil
+}
+
+// report tells Options.Progress how far the run has read. rows counts the
+// rows of in read so far; RowsRead already includes them once in is done.
+func (r *run) report(in source.Input, rows int64, done bool) {
+	if r.o.Progress == nil {
+		return
+	}
+	total := r.sum.RowsRead
+	if !done {
+		total += rows
+	}
+	r.o.Progress(ProgressEvent{
+		Input: in.Key, Size: in.Size,
+		Index: len(r.sum.Progress.Inputs) + 1, Total: len(r.listed) - r.sum.InputsSkipped,
+		Rows: rows, RowsRead: total, Done: done,
+	})
 }
 
 func (r *run) reject(rej Reject) error {

@@ -394,14 +394,14 @@ func TestRunRollsFiles(t *testing.T) {
 	}
 	r := exportFiles(t, map[string][]byte{"a.csv": []byte(b.String())}, func(o *Options) {
 		o.Parquet.RowGroupRows = 500
-		o.Parquet.TargetFileBytes = 40 << 10
+		o.Parquet.TargetFileBytes = 16 << 10
 	})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	files := readArchive(t, r.dest)
 	if len(files) < 3 {
-		t.Fatalf("%d files, want several (rolled at 40 KiB)", len(files))
+		t.Fatalf("%d files, want several (rolled at 16 KiB)", len(files))
 	}
 	seen := map[string]bool{}
 	for _, f := range files {

@@ -1,12 +1,17 @@
 package exporter
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -22,7 +27,6 @@ const noCategory = "(none)"
 // partResult is what writing one partition produced.
 type partResult struct {
 	stats PartitionStats
-	keys  []archive.Key // keys of the rows written, for the key file
 }
 
 // writePartitions reads each partition's spill back, drops events whose key
@@ -50,11 +54,6 @@ func (r *run) writePartitions(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(res.keys) > 0 && !r.o.DryRun {
-			if err := r.stageKeys(ctx, part, res.keys); err != nil {
-				return err
-			}
-		}
 		r.sum.RowsDuplicate += res.stats.Duplicate
 		r.sum.RowsArchived += res.stats.Archived
 		r.sum.RowsWritten += res.stats.Rows
@@ -73,23 +72,45 @@ func (r *run) resetWriteCounts() {
 	r.staged, r.stagedKeys = nil, nil
 }
 
+// maxSetKeys bounds the event keys one partition's dedup holds in memory.
+// A bigger partition is split by key prefix into 2^k buckets, processed one
+// at a time, so a day of tens of millions of events stays in bounded memory.
+// A variable so tests can make it small.
+var maxSetKeys int64 = 1 << 21
+
+// bucketsFor returns the number of key buckets for a partition of n rows: a
+// power of two, at most 256 (one per value of the key's first byte).
+func bucketsFor(n int64) int {
+	b := 1
+	for int64(b)*maxSetKeys < n && b < 256 {
+		b *= 2
+	}
+	return b
+}
+
+// bucketOf is the bucket of a key among n (a power of two): its top bits,
+// so buckets in order hold keys in byte order.
+func bucketOf(k eventKey, n int) int {
+	if n == 1 {
+		return 0
+	}
+	return int(k[0]) * n / 256
+}
+
 func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, catCol int, hasCat bool) (partResult, error) {
 	res := partResult{stats: PartitionStats{Partition: part}}
-	// Committed keys first: an event already in the archive is not written
-	// again, whichever export or run it came from.
-	// seen maps each key to whether it is committed (true) or was first
-	// met in this run (false).
-	seen := make(map[eventKey]bool, r.spills.parts[part].rows)
-	if _, err := archive.LoadKeys(ctx, r.o.Dest, part, func(k archive.Key) { seen[k] = true }); err != nil {
-		return res, err
-	}
 	var pw *partWriter
+	var kw *keyWriter
 	if !r.o.DryRun {
 		dir, err := os.MkdirTemp(r.work, "parquet-")
 		if err != nil {
 			return res, fmt.Errorf("work_dir: %w", err)
 		}
 		defer os.RemoveAll(dir)
+		if kw, err = newKeyWriter(filepath.Join(dir, "keys")); err != nil {
+			return res, err
+		}
+		defer kw.close()
 		pw = r.newPartWriter(dir, sc, props, meta, func(lf localFile) error {
 			st, err := r.stage(ctx, part, lf)
 			if err != nil {
@@ -97,46 +118,78 @@ func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema,
 			}
 			r.staged = append(r.staged, st)
 			res.stats.Files++
-			r.phase(PhaseStage)
 			return os.Remove(lf.path)
 		})
 		defer pw.release()
 	}
-	sr, err := r.spills.reader(part)
+	buckets := bucketsFor(r.spills.parts[part].rows)
+	src, names, err := r.bucketSpills(part, buckets)
 	if err != nil {
 		return res, err
 	}
-	defer sr.close()
 	var dec []decodedField
-	for {
-		body, err := sr.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return res, fmt.Errorf("read spill of %s: %w", part, err)
-		}
-		key, micros, fields, err := decodeRow(body, r.cols.types, dec)
-		if err != nil {
-			return res, fmt.Errorf("read spill of %s: %w", part, err)
-		}
-		dec = fields
-		if committed, dup := seen[key]; dup {
-			if committed {
-				res.stats.Archived++
-			} else {
-				res.stats.Duplicate++
+	for b, name := range names {
+		// Committed keys first: an event already in the archive is not
+		// written again, whichever export or run it came from. seen maps
+		// each key to whether it is committed (true) or was first met in
+		// this run (false).
+		seen := make(map[eventKey]bool, src.parts[name].rows)
+		if _, err := archive.LoadKeys(ctx, r.o.Dest, part, func(k archive.Key) {
+			if bucketOf(k, buckets) == b {
+				seen[k] = true
 			}
-			continue
+		}); err != nil {
+			return res, err
 		}
-		seen[key] = false
-		res.keys = append(res.keys, key)
-		res.stats.Rows++
-		if hasCat {
-			r.countCategory(fields, catCol)
+		var written []archive.Key
+		sr, err := src.reader(name)
+		if err != nil {
+			return res, err
 		}
-		if pw != nil {
-			if err := pw.add(micros, fields); err != nil {
+		for {
+			body, err := sr.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				sr.close()
+				return res, fmt.Errorf("read spill of %s: %w", part, err)
+			}
+			key, micros, fields, err := decodeRow(body, r.cols.types, dec)
+			if err != nil {
+				sr.close()
+				return res, fmt.Errorf("read spill of %s: %w", part, err)
+			}
+			dec = fields
+			if committed, dup := seen[key]; dup {
+				if committed {
+					res.stats.Archived++
+				} else {
+					res.stats.Duplicate++
+				}
+				continue
+			}
+			seen[key] = false
+			if kw != nil {
+				written = append(written, key)
+			}
+			res.stats.Rows++
+			if hasCat {
+				r.countCategory(fields, catCol)
+			}
+			if pw != nil {
+				if err := pw.add(micros, fields); err != nil {
+					sr.close()
+					return res, err
+				}
+			}
+		}
+		sr.close()
+		// Buckets split the key space by prefix, so sorting each bucket
+		// and writing them in order yields a sorted key file.
+		if kw != nil {
+			sortKeys(written)
+			if err := kw.write(written); err != nil {
 				return res, err
 			}
 		}
@@ -145,8 +198,116 @@ func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema,
 		if err := pw.finish(); err != nil {
 			return res, err
 		}
+		if kw.count > 0 {
+			if err := r.stageKeys(ctx, part, kw); err != nil {
+				return res, err
+			}
+		}
+		if res.stats.Files > 0 {
+			r.phase(PhaseStage)
+		}
 	}
 	return res, nil
+}
+
+// keyWriter writes a partition's key file locally, bucket by bucket.
+type keyWriter struct {
+	f     *os.File
+	w     *bufio.Writer
+	count int64
+}
+
+func newKeyWriter(path string) (*keyWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create key file (work_dir): %w", err)
+	}
+	kw := &keyWriter{f: f, w: bufio.NewWriter(f)}
+	if _, err := kw.w.Write(archive.KeysHeader()); err != nil {
+		return nil, err
+	}
+	return kw, nil
+}
+
+func (kw *keyWriter) write(keys []archive.Key) error {
+	for _, k := range keys {
+		if _, err := kw.w.Write(k[:]); err != nil {
+			return fmt.Errorf("write key file (work_dir): %w", err)
+		}
+	}
+	kw.count += int64(len(keys))
+	return nil
+}
+
+// finish flushes the file and returns its path.
+func (kw *keyWriter) finish() (string, error) {
+	if err := kw.w.Flush(); err != nil {
+		return "", fmt.Errorf("write key file (work_dir): %w", err)
+	}
+	return kw.f.Name(), nil
+}
+
+func (kw *keyWriter) close() { kw.f.Close() }
+
+// bucketSpills returns where to read a partition's rows from: its own spill
+// when one bucket is enough, else sub-spills split by key bucket (one extra
+// local pass over the partition).
+func (r *run) bucketSpills(part string, buckets int) (*spills, []string, error) {
+	if buckets == 1 {
+		return r.spills, []string{part}, nil
+	}
+	dir, err := os.MkdirTemp(r.work, "buckets-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("work_dir: %w", err)
+	}
+	sub := newSpills(dir)
+	names := make([]string, buckets)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	sr, err := r.spills.reader(part)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sr.close()
+	var buf []byte
+	var key eventKey
+	for {
+		body, err := sr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || len(body) < len(key) {
+			return nil, nil, fmt.Errorf("read spill of %s: %w", part, errors.Join(err, errCorruptSpill))
+		}
+		copy(key[:], body)
+		buf = binary.AppendUvarint(buf[:0], uint64(len(body)))
+		buf = append(buf, body...)
+		if err := sub.add(names[bucketOf(key, buckets)], buf); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := sub.closeAll(); err != nil {
+		return nil, nil, err
+	}
+	// Every bucket is read, even an empty one, for its committed keys.
+	for _, n := range names {
+		if sub.parts[n] == nil {
+			if err := sub.add(n, nil); err != nil {
+				return nil, nil, err
+			}
+			sub.parts[n].rows = 0
+		}
+	}
+	if err := sub.closeAll(); err != nil {
+		return nil, nil, err
+	}
+	r.log.Info("partition split for dedup", "partition", part, "buckets", buckets)
+	return sub, names, nil
+}
+
+func sortKeys(ks []archive.Key) {
+	slices.SortFunc(ks, func(a, b archive.Key) int { return bytes.Compare(a[:], b[:]) })
 }
 
 func (r *run) countCategory(fields []decodedField, catCol int) {
@@ -193,15 +354,19 @@ func (r *run) stage(ctx context.Context, part string, lf localFile) (archive.Fil
 }
 
 // stageKeys uploads the key file of the rows this run writes to a partition.
-func (r *run) stageKeys(ctx context.Context, part string, keys []archive.Key) error {
+func (r *run) stageKeys(ctx context.Context, part string, kw *keyWriter) error {
+	path, err := kw.finish()
+	if err != nil {
+		return err
+	}
 	final := archive.KeysDir(part) + r.o.RunID + ".keys"
 	staging := r.stagingDir() + final
-	w, err := r.o.Dest.PutBytes(ctx, staging, archive.EncodeKeys(keys), sinks.PutOptions{IfNotExist: true, ContentType: "application/octet-stream"})
+	w, err := r.o.Dest.PutFile(ctx, staging, path, sinks.PutOptions{IfNotExist: true, ContentType: "application/octet-stream"})
 	if err != nil {
 		return err
 	}
 	r.stagedKeys = append(r.stagedKeys, archive.KeyFile{
-		Key: final, Partition: part, Count: int64(len(keys)), Bytes: w.Size, SHA256: w.SHA256, Staging: staging,
+		Key: final, Partition: part, Count: kw.count, Bytes: w.Size, SHA256: w.SHA256, Staging: staging,
 	})
 	return nil
 }

@@ -19,7 +19,7 @@ type Object struct {
 	Key     string
 	Size    int64
 	ETag    string // empty where the listing does not carry one cheaply
-	MD5     []byte // nil where the service keeps none (file://, S3 multipart uploads)
+	MD5     []byte // nil where the service keeps none (file://, S3 multipart uploads, S3 SSE-KMS; every S3 listing)
 	ModTime time.Time
 }
 
@@ -135,7 +135,7 @@ func (b *Bucket) List(ctx context.Context, prefix string, fn func(Object) error)
 			if o.IsDir {
 				continue
 			}
-			if err := fn(listObject(o)); err != nil {
+			if err := fn(b.listObject(o)); err != nil {
 				return err
 			}
 		}
@@ -146,8 +146,12 @@ func (b *Bucket) List(ctx context.Context, prefix string, fn func(Object) error)
 
 const listPageSize = 1000
 
-func listObject(o *blob.ListObject) Object {
-	return Object{Key: o.Key, Size: o.Size, MD5: o.MD5, ModTime: o.ModTime, ETag: listETag(o)}
+func (b *Bucket) listObject(o *blob.ListObject) Object {
+	obj := Object{Key: o.Key, Size: o.Size, MD5: o.MD5, ModTime: o.ModTime, ETag: listETag(o)}
+	if b.scheme == "s3" {
+		obj.MD5 = nil // an S3 listing cannot tell an MD5 ETag from an SSE-KMS one (s3.go)
+	}
+	return obj
 }
 
 // Attributes returns the stored object's size, ETag, MD5 (where the service
@@ -163,7 +167,7 @@ func (b *Bucket) Attributes(ctx context.Context, key string) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Key: key, Size: a.Size, ETag: normETag(a.ETag), MD5: a.MD5, ModTime: a.ModTime}, nil
+	return Object{Key: key, Size: a.Size, ETag: normETag(a.ETag), MD5: b.storedMD5(a), ModTime: a.ModTime}, nil
 }
 
 // Exists reports whether key is stored.

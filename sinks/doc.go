@@ -8,8 +8,8 @@
 // operation, the key and the redacted bucket, and never a secret.
 //
 // It is not a second set of per-cloud drivers: per-cloud behaviour lives in
-// small named files (azure.go, gcs.go, local.go, etag.go), each with its
-// own test. sinks knows nothing of the exporter or the schema.
+// small named files (azure.go, gcs.go, local.go, s3.go, etag.go), each
+// with its own test. sinks knows nothing of the exporter or the schema.
 //
 // # URLs
 //
@@ -37,8 +37,11 @@
 //   - request_checksum_calculation / response_checksum_validation
 //     (when_supported | when_required): the SDK's CRC checksums; some
 //     S3-compatible stores need when_required.
-//   - ssetype, kmskeyid: server-side encryption (not yet part of
-//     auditexport's configuration).
+//   - ssetype (AES256 | aws:kms | aws:kms:dsse), kmskeyid: server-side
+//     encryption of every upload and copy. OpenOptions.S3Encryption sets
+//     the same (auditexport's destination.s3.sse and
+//     destination.s3.kms_key_id); giving both is refused, and so are other
+//     types and a key ID without a KMS type (see s3.go).
 //
 // Google Cloud Storage:
 //
@@ -99,11 +102,14 @@
 //	put audit/x.parquet in s3://bucket: permission denied (needs s3:PutObject): ...
 //
 // and matches its class with errors.Is (List returns its callback's own error
-// as is). IsPermanent tells what retrying
-// cannot fix. Idempotent calls, and puts, are retried under
+// as is); Needs returns the permission a permission error names. IsPermanent
+// tells what retrying cannot fix. Idempotent calls, and puts, are retried under
 // OpenOptions.Retry (RetryPolicy: 5 tries, 500ms doubling to 10s, ±50%
 // jitter, by default). Open sends no request to the service; Check does one cheap
-// listing to fail fast.
+// listing to fail fast. Probe goes further, for `auditexport check`: with
+// one object under _auditexport/check/ it tries every call an export makes
+// (create-if-absent, and that a second one is refused; read, list, copy,
+// delete), names what each failure lacks, and cleans up.
 //
 // # Semantics worth knowing
 //
@@ -113,17 +119,18 @@
 //     without control characters; others are refused with ErrInvalid before
 //     any request, since drivers would escape them differently.
 //   - PutFile/PutBytes return Written (size, SHA-256, MD5) only after the
-//     stored size (and MD5, where the service keeps one) matched.
-//   - Create-if-absent and retries: when a retried IfNotExist put meets
-//     ErrExists, the stored object is compared with ours; identical means
-//     our earlier attempt landed (Written.Existed), else ErrExists. The
-//     SDKs also retry inside one attempt (gocloud gives the AWS SDK its
-//     standard 3-attempt retryer, which AWS_MAX_ATTEMPTS does not change):
-//     if an upload lands but its response is lost, the SDK's own retry can
-//     meet the object it just wrote and report ErrExists on our first
-//     attempt, where it cannot be told from another writer's object.
-//     Callers that race for a key (the commit protocol) should put something
-//     in the object that identifies the writer and, on ErrExists, read it
-//     back.
+//     stored size (and MD5, where the service keeps one) matched. On S3, an
+//     object under SSE-KMS, DSSE-KMS or SSE-C (ours or the bucket's
+//     default) has an ETag that is not its MD5: it is checked by size only,
+//     and S3 listings carry no MD5 (see s3.go).
+//   - Create-if-absent and retries: when an IfNotExist put meets ErrExists,
+//     the stored object is compared with ours; identical bytes mean the key
+//     already holds our object (Written.Existed), else ErrExists. This holds
+//     on the first attempt too, because the SDKs retry inside one attempt
+//     (gocloud gives the AWS SDK its standard 3-attempt retryer): an upload
+//     that lands but whose response is lost meets itself on the SDK's
+//     retry. Writers that race for a key (the commit protocol) put
+//     something in the object that identifies the writer, so two writers
+//     never hold identical bytes.
 //   - Every write goes through (*blob.Bucket).Upload (see azure.go for why).
 package sinks

@@ -46,6 +46,7 @@ type opError struct {
 	kind   error  // ErrNotFound, ErrExists ... or nil
 	ctxErr error  // context.Canceled / context.DeadlineExceeded, kept for errors.Is
 	hint   string // e.g. "needs s3:PutObject"
+	unauth bool   // the service did not accept the credentials at all
 	detail string // the driver's message, redacted
 	perm   bool   // permanent: do not retry
 }
@@ -143,8 +144,11 @@ func (b *Bucket) classify(op, key string, err error, conditional bool) error {
 		// GCS reports 403 as NotFound ("or it may not exist"); we check the
 		// status first so a missing permission is named as such.
 		e.kind, e.perm = ErrPermission, true
-		e.hint = permissionHint(b.scheme, op, status == http.StatusUnauthorized || badCredentials(err))
-	case code == gcerrors.NotFound:
+		e.unauth = status == http.StatusUnauthorized || badCredentials(err)
+		e.hint = permissionHint(b.scheme, op, e.unauth)
+	case code == gcerrors.NotFound || errors.Is(err, fs.ErrNotExist):
+		// fs.ErrNotExist: fileblob reports a missing bucket directory
+		// with the os error itself.
 		e.kind, e.perm = ErrNotFound, true
 	case conditional && (code == gcerrors.FailedPrecondition || code == gcerrors.AlreadyExists):
 		e.kind, e.perm = ErrExists, true
@@ -276,4 +280,27 @@ func credentialHint(scheme string) string {
 // kind (ErrInvalid, ErrIntegrity ...).
 func errorf(kind error, format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{kind}, args...)...)
+}
+
+// Needs returns what a permission error says is missing: the permission or
+// role the operation needs ("s3:DeleteObject and s3:GetObject",
+// "storage.objects.delete", "Storage Blob Data Contributor"), or, when the
+// service did not accept the credentials at all, "credentials: " and where
+// to look. It returns "" for any other error.
+func Needs(err error) string {
+	var oe *opError
+	if !errors.As(err, &oe) || oe.kind != ErrPermission || oe.hint == "" {
+		return ""
+	}
+	if oe.unauth {
+		return "credentials: " + strings.TrimPrefix(oe.hint, "not authenticated: ")
+	}
+	return strings.TrimPrefix(oe.hint, "needs ")
+}
+
+// unauthenticated reports whether err says the service refused the
+// credentials themselves, as opposed to a missing permission.
+func unauthenticated(err error) bool {
+	var oe *opError
+	return errors.As(err, &oe) && oe.unauth
 }

@@ -33,3 +33,13 @@ func TestClassifyConditional(t *testing.T) {
 		t.Errorf("unconditional FailedPrecondition: %v, want permanent and not ErrExists", err)
 	}
 }
+
+// A missing local directory (fileblob reports the os error itself) is
+// ErrNotFound, which is permanent.
+func TestClassifyLocalMissing(t *testing.T) {
+	b := &Bucket{url: "file:///nope", scheme: "file"}
+	err := b.classify("open", "", &fs.PathError{Op: "stat", Path: "/nope", Err: fs.ErrNotExist}, false)
+	if !errors.Is(err, ErrNotFound) || !IsPermanent(err) {
+		t.Fatalf("err = %v, want a permanent ErrNotFound", err)
+	}
+}

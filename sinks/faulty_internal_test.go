@@ -26,6 +26,9 @@ type faulty struct {
 	fail  func(op, key string) (err error, land bool)
 	calls map[string]int // op -> count
 	noMD5 bool           // Attributes without MD5 (like file:// or S3 multipart)
+	// ignoreIfNotExist makes every write unconditional, like an S3-compatible
+	// store that ignores If-None-Match.
+	ignoreIfNotExist bool
 }
 
 var errInjected = errors.New("injected: 503 service unavailable")
@@ -153,7 +156,7 @@ func (w *faultyWriter) Close() error {
 		return err
 	}
 	if ierr := w.f.inner.Upload(w.ctx, w.key, bytes.NewReader(w.buf.Bytes()),
-		&blob.WriterOptions{ContentType: w.ct, IfNotExist: w.ifNotExist}); ierr != nil {
+		&blob.WriterOptions{ContentType: w.ct, IfNotExist: w.ifNotExist && !w.f.ignoreIfNotExist}); ierr != nil {
 		return ierr
 	}
 	return err

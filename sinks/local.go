@@ -59,7 +59,7 @@ func (b *Bucket) listLocal(ctx context.Context, prefix string, fn func(Object) e
 				if o.IsDir || localTempRE.MatchString(o.Key) {
 					continue
 				}
-				objs = append(objs, listObject(o))
+				objs = append(objs, b.listObject(o))
 			}
 			return objs, nil
 		}

@@ -24,6 +24,10 @@ type OpenOptions struct {
 	// Retry bounds retries of transient failures; the zero value means the
 	// defaults (5 tries, 500ms doubling to at most 10s, with jitter).
 	Retry RetryPolicy
+	// S3Encryption is the server-side encryption of every object written to
+	// an s3:// bucket (see s3.go); the zero value leaves it to the bucket's
+	// default. Set for any other scheme, Open fails with ErrInvalid.
+	S3Encryption S3Encryption
 }
 
 // schemes lists the URL schemes Open accepts, in the order messages name them.
@@ -116,6 +120,9 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (*Bucket, error)
 		if err := checkAzureURL(u); err != nil {
 			return fail(err)
 		}
+	}
+	if err := applyS3Encryption(u, opts.S3Encryption); err != nil {
+		return fail(err)
 	}
 	bb, err := mux.OpenBucketURL(ctx, u)
 	if err != nil {

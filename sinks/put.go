@@ -41,12 +41,12 @@ type Written struct {
 // file changes while it is read, and then checks the stored size (and the
 // stored MD5 where the service keeps one) with Attributes.
 //
-// Transient failures are retried (see RetryPolicy). With IfNotExist, a retry
+// Transient failures are retried (see RetryPolicy). With IfNotExist, a put
 // that meets ErrExists compares the stored object with ours: the same size
-// and MD5 (or SHA-256 of the stored bytes, where there is no MD5) means our
-// earlier attempt landed, and the put succeeds with Written.Existed;
-// anything else is ErrExists. An ErrExists on the first attempt is returned
-// as is, even if an SDK retried inside that attempt (see the package doc).
+// and MD5 (or SHA-256 of the stored bytes, where there is no MD5) means the
+// key already holds exactly these bytes (typically our own earlier attempt,
+// retried by us or inside the SDK after a lost response), and the put
+// succeeds with Written.Existed; anything else is ErrExists.
 func (b *Bucket) PutFile(ctx context.Context, key, path string, opts PutOptions) (Written, error) {
 	const op = "put"
 	if err := b.check(op, key); err != nil {
@@ -108,9 +108,8 @@ func (b *Bucket) put(ctx context.Context, key string, opts PutOptions, sums dige
 	if b.scheme == "azblob" {
 		azureWriteOptions(wo, sums.md5)
 	}
-	attempt, existed := 0, false
+	existed := false
 	_, err := retry(ctx, b, op, key, opts.IfNotExist, func() (struct{}, error) {
-		attempt++
 		src, err := open()
 		if err != nil {
 			return struct{}{}, err
@@ -128,8 +127,7 @@ func (b *Bucket) put(ctx context.Context, key string, opts PutOptions, sums dige
 			e.perm = true
 			return struct{}{}, e
 		}
-		if err != nil && opts.IfNotExist && attempt > 1 &&
-			errors.Is(b.classify(op, key, err, true), ErrExists) {
+		if err != nil && opts.IfNotExist && errors.Is(b.classify(op, key, err, true), ErrExists) {
 			same, cerr := b.sameContent(ctx, key, sums)
 			if cerr != nil {
 				return struct{}{}, cerr
@@ -164,7 +162,7 @@ func (b *Bucket) put(ctx context.Context, key string, opts PutOptions, sums dige
 
 // sameContent reports whether key holds exactly the bytes described by sums:
 // by size and the stored MD5, or, where the service keeps no MD5 (file://,
-// S3 multipart), by reading the object back and hashing it.
+// S3 multipart or SSE-KMS), by reading the object back and hashing it.
 func (b *Bucket) sameContent(ctx context.Context, key string, sums digests) (bool, error) {
 	a, err := b.b.Attributes(ctx, key)
 	if err != nil {
@@ -173,8 +171,8 @@ func (b *Bucket) sameContent(ctx context.Context, key string, sums digests) (boo
 	if a.Size != sums.size {
 		return false, nil
 	}
-	if len(a.MD5) > 0 {
-		return bytes.Equal(a.MD5, sums.md5), nil
+	if m := b.storedMD5(a); len(m) > 0 {
+		return bytes.Equal(m, sums.md5), nil
 	}
 	r, err := b.b.NewReader(ctx, key, nil)
 	if err != nil {

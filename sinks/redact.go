@@ -114,6 +114,12 @@ var secretEnv = []string{
 	"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGEBLOB_CONNECTIONSTRING", "AZURE_CLIENT_SECRET",
 }
 
+// RedactText makes any message safe to show, as every error of this
+// package is: URLs in it are redacted like Redact, and credential-like
+// pairs, Authorization headers, AWS access key IDs and the values of the
+// SDKs' secret environment variables are masked.
+func RedactText(s string) string { return redactText(s) }
+
 // redactText makes a driver's error message safe to show: URLs in it are
 // redacted like Redact, credential-like name=value pairs, Authorization
 // headers and AWS access key IDs are masked, and the values of the SDKs'

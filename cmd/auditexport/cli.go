@@ -25,7 +25,10 @@ type stdio struct {
 }
 
 func commands() []*command {
-	return []*command{runCommand(), backfillCommand(), planCommand(), schemaCommand(), generateCommand(), versionCommand()}
+	return []*command{runCommand(), backfillCommand(), planCommand(), verifyCommand(), checkCommand(), schemaCommand(), generateCommand(), versionCommand(),
+		scheduleCommand(),
+		configCommand(),
+	}
 }
 
 // Main runs the CLI and returns the process exit status.
@@ -153,5 +156,6 @@ EXIT STATUS:
   %d  the run failed (source, destination or data error); nothing half-written is published
   %d  usage or configuration error
   %d  more rows were rejected than rejects.max_rows / rejects.max_fraction allow
+  4  verify found errors in the archive (each is listed with the object it names)
 `, exitOK, exitFailure, exitUsage, exitRejects)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/schema"
+	"github.com/auditexport/auditexport/sinks"
 )
 
 // Config is the whole configuration: defaults, then the YAML file, then
@@ -32,6 +33,9 @@ type Config struct {
 	Rejects      RejectsConfig      `yaml:"rejects"`
 	Run          RunConfig          `yaml:"run"`
 	Log          LogConfig          `yaml:"log"`
+	Backfill     BackfillConfig     `yaml:"backfill"`
+	Schedule     ScheduleConfig     `yaml:"schedule"`
+	Metrics      MetricsConfig      `yaml:"metrics"`
 }
 
 type SourceConfig struct {
@@ -50,8 +54,49 @@ type PostgresConfig struct {
 }
 
 type DestinationConfig struct {
-	URL    string `yaml:"url" help:"bucket URL or local directory for the archive (s3://, gs://, azblob://, file://, mem:// or a path)"`
-	Prefix string `yaml:"prefix" help:"key prefix of the archive inside destination.url"`
+	URL    string              `yaml:"url" help:"bucket URL or local directory for the archive (s3://, gs://, azblob://, file://, mem:// or a path)"`
+	Prefix string              `yaml:"prefix" help:"key prefix of the archive inside destination.url"`
+	S3     S3DestinationConfig `yaml:"s3"`
+}
+
+// S3DestinationConfig is the server-side encryption of an s3:// archive.
+// GCS and Azure encrypt with a key set on the bucket, account or container;
+// there is nothing to configure here for them.
+type S3DestinationConfig struct {
+	SSE      string `yaml:"sse" help:"server-side encryption of every object written to an s3:// destination: AES256 (SSE-S3), aws:kms (SSE-KMS) or aws:kms:dsse (DSSE-KMS); empty: the bucket's default encryption"`
+	KMSKeyID string `yaml:"kms_key_id" help:"KMS key ID, alias or ARN for destination.s3.sse aws:kms or aws:kms:dsse; empty: the AWS managed key aws/s3"`
+}
+
+// validateS3 checks the S3 encryption settings against each other and the URL.
+func (d *DestinationConfig) validateS3() []error {
+	var errs []error
+	bad := func(setting, value, problem string) {
+		errs = append(errs, &ConfigError{Setting: setting, Value: value, Problem: problem})
+	}
+	s3 := d.S3
+	if s3 == (S3DestinationConfig{}) {
+		return nil
+	}
+	sse, ok := sinks.NormS3EncryptionType(s3.SSE)
+	if s3.SSE != "" && !ok {
+		bad("destination.s3.sse", s3.SSE, "must be "+strings.Join(sinks.S3EncryptionTypes(), ", ")+", or empty for the bucket's default encryption")
+	}
+	if s3.KMSKeyID != "" && (s3.SSE == "" || ok && sse != sinks.SSEKMS && sse != sinks.SSEKMSDSSE) {
+		bad("destination.s3.kms_key_id", s3.KMSKeyID, "needs destination.s3.sse aws:kms or aws:kms:dsse")
+	}
+	u, err := url.Parse(d.URL)
+	switch {
+	case d.URL == "":
+	case err != nil || !strings.EqualFold(u.Scheme, "s3"):
+		key := "destination.s3.sse"
+		if s3.SSE == "" {
+			key = "destination.s3.kms_key_id"
+		}
+		bad(key, "", "applies to s3:// destinations only; GCS and Azure encrypt with the key set on the bucket, account or container (see the README)")
+	case u.Query().Has("ssetype") || u.Query().Has("kmskeyid"):
+		bad("destination.url", "", "sets ssetype= or kmskeyid= as well as destination.s3.*; give the encryption once")
+	}
+	return errs
 }
 
 type SchemaConfig struct {
@@ -93,6 +138,21 @@ type LogConfig struct {
 	Format string `yaml:"format" help:"text, json, or auto (text on a terminal, json otherwise)"`
 }
 
+type BackfillConfig struct {
+	Shards int `yaml:"shards" help:"split a backfill's days into this many contiguous blocks, one per shard (a Kubernetes Indexed Job's completions); the shard index comes from --shard i/n or JOB_COMPLETION_INDEX; 0: not sharded"`
+}
+
+type ScheduleConfig struct {
+	Cron   string        `yaml:"cron" help:"when the schedule command runs an export: a cron spec (minute hour day-of-month month day-of-week, e.g. '30 6 * * *') or a descriptor (@daily, @every 6h), optionally prefixed by CRON_TZ=<zone>"`
+	Jitter time.Duration `yaml:"jitter" help:"delay each scheduled run by a random time up to this long (e.g. 10m); 0: none"`
+	Listen string        `yaml:"listen" help:"address of the schedule command's /healthz, /readyz and /metrics (e.g. :9090); empty: no HTTP server"`
+}
+
+type MetricsConfig struct {
+	PushgatewayURL string `yaml:"pushgateway_url" help:"Prometheus Pushgateway that run and backfill push their metrics to when they end (e.g. http://pushgateway:9091); empty: no push"`
+	PushgatewayJob string `yaml:"pushgateway_job" help:"job label of the pushed metrics"`
+}
+
 // defaultConfig is the configuration before any file, env or flag.
 func defaultConfig() Config {
 	return Config{
@@ -111,6 +171,9 @@ func defaultConfig() Config {
 		Rejects: RejectsConfig{MaxRows: -1, MaxFraction: 0.01},
 		Run:     RunConfig{Lookback: 72 * time.Hour, StagingGrace: 24 * time.Hour},
 		Log:     LogConfig{Level: "info", Format: "auto"},
+
+		Schedule: ScheduleConfig{Listen: ":9090"},
+		Metrics:  MetricsConfig{PushgatewayJob: "auditexport"},
 	}
 }
 
@@ -175,6 +238,7 @@ func (c *Config) validate(origin map[string]string) error {
 	if c.Destination.URL == "" {
 		bad("destination.url", "", "is required (e.g. s3://archive-bucket or ./out)")
 	}
+	errs = append(errs, c.Destination.validateS3()...)
 	for _, z := range []struct{ key, v string }{{"source.timezone", c.Source.TimeZone}, {"partitioning.timezone", c.Partitioning.TimeZone}} {
 		if _, err := time.LoadLocation(z.v); err != nil || z.v == "" {
 			bad(z.key, z.v, "is not an IANA time zone (e.g. UTC, America/New_York)")
@@ -229,6 +293,9 @@ func (c *Config) validate(origin map[string]string) error {
 			bad(u.key, "", "holds credentials; use the cloud SDK's default credential chain or environment variables instead")
 		}
 	}
+	errs = append(errs, validateSchedule(&c.Schedule, origin)...)
+	errs = append(errs, validateMetrics(&c.Metrics, origin)...)
+	errs = append(errs, validateBackfill(&c.Backfill)...)
 	return errors.Join(errs...)
 }
 

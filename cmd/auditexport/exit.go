@@ -36,6 +36,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &re):
 		return exitRejects
+	case errors.As(err, new(*verifyFindingsError)):
+		return exitFindings
 	}
 	return exitFailure
 }

@@ -14,7 +14,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop (a run stops before its
+	// commit or finishes the commit it has begun); a second one kills the
+	// process at once, which the commit protocol makes safe too.
+	context.AfterFunc(ctx, stop)
+	stopProfiles := startProfiles(os.Stderr)
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfiles()
 	stop()
 	os.Exit(code)
 }

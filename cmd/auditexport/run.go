@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/exporter/source"
@@ -33,6 +34,7 @@ stderr.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio) error {
 			cf := addConfigFlags(fs)
 			dry := fs.Bool("dry-run", false, "read and plan everything, write nothing (same as the plan command)")
+			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
 			return func(ctx context.Context, io *stdio) error {
 				if len(io.args) > 0 {
 					return usagef("unexpected argument %q", io.args[0])
@@ -41,8 +43,14 @@ stderr.`,
 				if err != nil {
 					return err
 				}
-				log := newLogger(lc.Log, io.err)
-				_, err = runExport(ctx, lc, log, exportPlan{command: "run", incremental: true}, *dry, io.out)
+				bar := progressFor(io.err)
+				defer bar.finish()
+				log := newLogger(lc.Log, bar.logWriter(io.err))
+				p := exportPlan{command: "run", incremental: true, progress: bar.callback()}
+				push := pushAfter(lc, &p, *dry)
+				sum, err := runExport(ctx, lc, log, p, *dry, io.out)
+				bar.finish()
+				push(ctx, runLogger(log, sum), "")
 				return err
 			}
 		},
@@ -56,24 +64,67 @@ type exportPlan struct {
 	command     string
 	incremental bool
 	window      source.Window
+	// metrics, when set, record the run (schedule mode, or a push).
+	metrics *metrics
+	// progress, when set, is the exporter's progress callback (a bar).
+	progress func(exporter.ProgressEvent)
+	// phase, when set, is chained into the exporter's phase hook (tests).
+	phase func(string)
+	// commitAttempts, when > 0, bounds re-planning after lost commit races
+	// (concurrent backfill shards race more than scheduled runs).
+	commitAttempts int
 }
 
-// runExport opens the job, runs it, and prints the summary line.
+// runExport opens the job, runs it, and prints the summary line. Every log
+// line of the run carries its run_id. A stop request (ctx done) stops the
+// run before its commit, or lets it finish a commit it has begun (runGuard).
 func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p exportPlan, dryRun bool, out io.Writer) (*exporter.Summary, error) {
+	start := time.Now()
+	runID := newRunID(start)
+	rlog := log.With("run_id", runID)
+	ctx, guard, release := guardRun(ctx, rlog)
+	defer release()
 	job, err := newExportJob(ctx, lc, log, dryRun)
 	if err != nil {
+		err = guard.explain(err)
 		printSummary(out, nil, err)
+		rlog.Error("run failed", "command", p.command, "kind", errorKind(err), "err", err)
+		if p.metrics != nil {
+			p.metrics.observe(nil, err, time.Since(start))
+		}
 		return nil, err
 	}
 	defer job.Close()
+	job.opts.RunID = runID
 	job.opts.Window = p.window
 	job.opts.Incremental = p.incremental
 	job.opts.Command = p.command
-	sum, err := exporter.Run(ctx, job.opts)
-	printSummary(out, sum, err)
-	if err == nil {
-		log.Info("run finished", "run_id", sum.RunID, "rows_read", sum.RowsRead, "rows_written", sum.RowsWritten,
-			"rows_duplicate", sum.RowsDuplicate, "rows_rejected", sum.RowsRejected, "files", len(sum.Files))
+	job.opts.Phase = chainPhases(job.opts.Phase, guard.phase, p.phase)
+	job.opts.Progress = p.progress
+	if p.commitAttempts > 0 {
+		job.opts.MaxCommitAttempts = p.commitAttempts
 	}
+	sum, err := exporter.Run(ctx, job.opts)
+	err = guard.explain(err)
+	printSummary(out, sum, err)
+	if p.metrics != nil {
+		p.metrics.observe(sum, err, time.Since(start))
+		if !dryRun {
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
+			p.metrics.observeWatermark(wctx, job.dst, rlog)
+			cancel()
+		}
+	}
+	if err != nil {
+		if runStatus(err) == statusCanceled {
+			rlog.Warn("run stopped", "command", p.command, "err", err)
+		} else {
+			rlog.Error("run failed", "command", p.command, "kind", errorKind(err), "err", err)
+		}
+		return sum, err
+	}
+	rlog.Info("run finished", "command", p.command, "rows_read", sum.RowsRead, "rows_written", sum.RowsWritten,
+		"rows_duplicate", sum.RowsDuplicate, "rows_rejected", sum.RowsRejected, "files", len(sum.Files),
+		"commit", sum.Commit, "duration", time.Since(start).Round(time.Millisecond))
 	return sum, err
 }

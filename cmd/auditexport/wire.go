@@ -32,7 +32,7 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 	format := c.Format
 	if format == "auto" {
 		format = "json"
-		if f, ok := w.(*os.File); ok && isTerminal(f) {
+		if isTerminalWriter(w) {
 			format = "text"
 		}
 	}
@@ -91,10 +91,20 @@ func openSource(ctx context.Context, c *Config) (source.Source, error) {
 	}
 }
 
+// destinationOptions is how every command opens the archive: its prefix,
+// a local directory created if missing, and S3 server-side encryption.
+func destinationOptions(c *Config) sinks.OpenOptions {
+	return sinks.OpenOptions{
+		Prefix:       c.Destination.Prefix,
+		CreateDir:    true,
+		S3Encryption: sinks.S3Encryption{Type: c.Destination.S3.SSE, KMSKeyID: c.Destination.S3.KMSKeyID},
+	}
+}
+
 // openDestination opens the archive bucket, creating a local directory when
 // the destination is one.
 func openDestination(ctx context.Context, c *Config) (*sinks.Bucket, error) {
-	b, err := sinks.Open(ctx, c.Destination.URL, sinks.OpenOptions{Prefix: c.Destination.Prefix, CreateDir: true})
+	b, err := sinks.Open(ctx, c.Destination.URL, destinationOptions(c))
 	if err != nil {
 		return nil, fmt.Errorf("destination.url: %w", err)
 	}

@@ -11,7 +11,7 @@
 //	event_date=2026-11-25/_SUCCESS                      derived: the partition has a manifest
 //	_auditexport/log/<20-digit N>.json                  commit N, created only if absent
 //	_auditexport/published/<20-digit N>                 commit N is fully published
-//	_auditexport/keys/<partition>/<run id>-<n>.keys     the event keys of published files
+//	_auditexport/keys/<partition>/<run id>.keys         the event keys of published files
 //	_auditexport/staging/<run id>/...                   written before its commit
 //
 // A reader that lists the Hive layout sees only published files, and a file

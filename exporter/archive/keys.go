@@ -17,6 +17,10 @@ type Key [16]byte
 // keysMagic starts every key file.
 const keysMagic = "AUDITEXPORT-KEYS-1\n"
 
+// KeysHeader is the magic line that starts a key file, for writers that
+// stream sorted keys after it.
+func KeysHeader() []byte { return []byte(keysMagic) }
+
 // EncodeKeys renders a key file: the magic line, then the keys sorted, 16
 // bytes each.
 func EncodeKeys(keys []Key) []byte {

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"path"
 	"strings"
 
 	"github.com/auditexport/auditexport/sinks"
@@ -47,21 +47,25 @@ func Publish(ctx context.Context, b *sinks.Bucket, c *Commit, onCopy func()) err
 			return fmt.Errorf("publish commit %d: %w", c.Number, err)
 		}
 	}
-	byPart := map[string][]File{}
-	for _, f := range c.Files {
-		byPart[f.Partition] = append(byPart[f.Partition], f)
+	byPart := filesByPartition(c.Files)
+	// A concurrent run that rolled this commit forward has written its
+	// manifests already; writing them again from an older view could drop
+	// files of a later commit.
+	done, err := b.Exists(ctx, PublishedKey(c.Number))
+	if err != nil {
+		return fmt.Errorf("publish commit %d: %w", c.Number, err)
 	}
-	parts := make([]string, 0, len(byPart))
-	for p := range byPart {
-		parts = append(parts, p)
-	}
-	slices.Sort(parts)
-	for _, p := range parts {
-		if err := mergeManifest(ctx, b, p, c.Number, byPart[p]); err != nil {
-			return fmt.Errorf("publish commit %d: %w", c.Number, err)
+	if !done {
+		for _, p := range sortedKeys(byPart) {
+			if err := mergeManifest(ctx, b, p, c.Number, byPart[p]); err != nil {
+				return fmt.Errorf("publish commit %d: %w", c.Number, err)
+			}
 		}
 	}
 	if _, err := b.PutBytes(ctx, PublishedKey(c.Number), nil, sinks.PutOptions{IfNotExist: true}); err != nil && !errors.Is(err, sinks.ErrExists) {
+		return fmt.Errorf("publish commit %d: %w", c.Number, err)
+	}
+	if err := healManifests(ctx, b, c, byPart); err != nil {
 		return fmt.Errorf("publish commit %d: %w", c.Number, err)
 	}
 	for _, f := range c.Files {
@@ -71,6 +75,72 @@ func Publish(ctx context.Context, b *sinks.Bucket, c *Commit, onCopy func()) err
 		removeStaged(ctx, b, k.Staging)
 	}
 	return nil
+}
+
+// healManifests makes sure the manifests of the partitions c touches list
+// c's files and those of every later published commit. Two publishers of
+// different commits can interleave their read-modify-write of a manifest;
+// whichever finishes last repairs what the other overwrote.
+func healManifests(ctx context.Context, b *sinks.Bucket, c *Commit, byPart map[string][]File) error {
+	var later []int64
+	if err := b.List(ctx, PublishedPrefix, func(o sinks.Object) error {
+		if n, ok := parseNumber(path.Base(o.Key)); ok && n > c.Number {
+			later = append(later, n)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	need := map[string][]File{}
+	latest := map[string]int64{} // partition -> latest commit adding files to it
+	for p, fs := range byPart {
+		need[p] = append(need[p], fs...)
+		latest[p] = c.Number
+	}
+	for _, n := range later {
+		lc, _, err := ReadCommit(ctx, b, n)
+		if err != nil {
+			return err
+		}
+		for p, fs := range filesByPartition(lc.Files) {
+			if _, touched := byPart[p]; touched {
+				need[p] = append(need[p], fs...)
+				latest[p] = max(latest[p], n)
+			}
+		}
+	}
+	for _, p := range sortedKeys(need) {
+		m, err := ReadManifest(ctx, b, p)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		if m != nil {
+			for _, f := range m.Files {
+				have[f.Key] = true
+			}
+		}
+		var missing []File
+		for _, f := range need[p] {
+			if !have[f.Key] {
+				missing = append(missing, f)
+			}
+		}
+		if len(missing) > 0 || m == nil || m.Commit < latest[p] {
+			if err := mergeManifest(ctx, b, p, latest[p], missing); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func filesByPartition(files []File) map[string][]File {
+	out := map[string][]File{}
+	for _, f := range files {
+		out[f.Partition] = append(out[f.Partition], f)
+	}
+	return out
 }
 
 // place copies a staged object to its published key unless it is there.

@@ -20,6 +20,7 @@ type CSVReader struct {
 	header *Header
 	name   string
 	done   bool
+	fields []string // reused: a record's Fields are valid until the next call
 }
 
 var _ Reader = (*CSVReader)(nil)
@@ -89,14 +90,14 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 	if len(rec) != len(c.header.Names) {
 		return Record{}, &RowError{Line: int64(line), Reason: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(c.header.Names)), Raw: clone(rec)}
 	}
-	fields := make([]string, len(rec))
 	for i, v := range rec {
 		if !utf8.ValidString(v) {
 			return Record{}, &RowError{Line: int64(line), Reason: fmt.Sprintf("column %q is not valid UTF-8", c.header.Names[i]), Raw: sanitize(rec)}
 		}
-		fields[i] = v
 	}
-	return Record{Header: c.header, Fields: fields, Line: int64(line)}, nil
+	// encoding/csv reuses rec (ReuseRecord) but not the strings in it.
+	c.fields = append(c.fields[:0], rec...)
+	return Record{Header: c.header, Fields: c.fields, Line: int64(line)}, nil
 }
 
 // Close implements Reader.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,6 +136,7 @@ func readAll(t *testing.T, rd source.Reader) (recs []source.Record, rowErrs []*s
 		if err != nil {
 			return recs, rowErrs, err
 		}
+		rec.Fields = slices.Clone(rec.Fields) // valid only until the next call
 		recs = append(recs, rec)
 	}
 }

@@ -59,7 +59,9 @@ type Header struct {
 // renders NULL the same way).
 type Record struct {
 	Header *Header
-	Fields []string // len(Fields) == len(Header.Names)
+	// Fields holds one value per header name. A reader may reuse the slice
+	// for its next record: copy what must outlive the call to Next.
+	Fields []string
 	// Line is where the record starts: a 1-based line number in a file, or a
 	// 1-based row number for a database query.
 	Line int64

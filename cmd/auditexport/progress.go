@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/auditexport/auditexport/exporter"
+)
+
+// progressBar draws how far a run has read its source, on a terminal only
+// (run and backfill; never in schedule mode or when stderr is a pipe or a
+// file). It is fed by the exporter's progress callback, and log lines go
+// through it (Write) so that none lands in the middle of the bar. A nil
+// *progressBar does nothing.
+type progressBar struct {
+	mu   sync.Mutex
+	w    io.Writer
+	bar  *progressbar.ProgressBar
+	done bool
+}
+
+// newProgressBar returns a bar drawn on w, or nil when tty is false.
+func newProgressBar(w io.Writer, tty bool) *progressBar {
+	if !tty {
+		return nil
+	}
+	return &progressBar{w: w}
+}
+
+// progressFor returns the bar of a command writing to stderr: drawn when
+// stderr is a terminal.
+func progressFor(stderr io.Writer) *progressBar {
+	return newProgressBar(stderr, isTerminalWriter(stderr))
+}
+
+// callback is the exporter's Progress option, or nil without a bar.
+func (p *progressBar) callback() func(exporter.ProgressEvent) {
+	if p == nil {
+		return nil
+	}
+	return p.event
+}
+
+func (p *progressBar) event(ev exporter.ProgressEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(ev.Total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	}
+	p.bar.Describe(fmt.Sprintf("%s %s rows", path.Base(ev.Input), groupDigits(ev.RowsRead)))
+	if ev.Done {
+		_ = p.bar.Add(1)
+	} else {
+		_ = p.bar.Add(0)
+	}
+}
+
+// finish removes the bar; log lines then go straight to the terminal.
+func (p *progressBar) finish() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil && !p.done {
+		_ = p.bar.Clear()
+	}
+	p.done = true
+}
+
+// Write writes a log line above the bar: clear it, write, draw it again.
+func (p *progressBar) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar == nil || p.done {
+		return p.w.Write(b)
+	}
+	_ = p.bar.Clear()
+	n, err := p.w.Write(b)
+	_ = p.bar.RenderBlank()
+	return n, err
+}
+
+// Terminal tells newLogger that its output is a terminal (text logs).
+func (p *progressBar) Terminal() bool { return true }
+
+// logWriter is where a command's logger writes: through the bar when one
+// is drawn.
+func (p *progressBar) logWriter(stderr io.Writer) io.Writer {
+	if p == nil {
+		return stderr
+	}
+	return p
+}
+
+// groupDigits renders 1234567 as 1,234,567.
+func groupDigits(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return s
+	}
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

@@ -1,0 +1,559 @@
+package validate
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+)
+
+// manifest is one YAML document of configs/kubernetes, decoded strictly
+// into its official Kubernetes type.
+type manifest struct {
+	file string
+	obj  any
+}
+
+func (m manifest) String() string {
+	return fmt.Sprintf("%s %T", m.file, m.obj)
+}
+
+// newObject returns the typed object for an apiVersion and kind, or nil for
+// one this directory is not expected to hold.
+func newObject(apiVersion, kind string) any {
+	switch apiVersion + " " + kind {
+	case "batch/v1 CronJob":
+		return &batchv1.CronJob{}
+	case "batch/v1 Job":
+		return &batchv1.Job{}
+	case "apps/v1 Deployment":
+		return &appsv1.Deployment{}
+	case "v1 ConfigMap":
+		return &corev1.ConfigMap{}
+	case "v1 Secret":
+		return &corev1.Secret{}
+	case "v1 ServiceAccount":
+		return &corev1.ServiceAccount{}
+	case "v1 Service":
+		return &corev1.Service{}
+	}
+	return nil
+}
+
+var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
+
+// loadManifests decodes every document of every ../*.yaml strictly: an
+// unknown or misspelt field, a duplicate key or a value of the wrong type
+// (a bad resource quantity, a string where an int goes) is an error.
+func loadManifests(t *testing.T) []manifest {
+	t.Helper()
+	files, err := filepath.Glob("../*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in configs/kubernetes: %v", err)
+	}
+	var out []manifest
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range docSeparator.Split(string(data), -1) {
+			var tm metav1.TypeMeta
+			if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
+				t.Errorf("%s document %d: %v", f, i, err)
+				continue
+			}
+			if tm.Kind == "" && tm.APIVersion == "" {
+				if strings.TrimSpace(stripComments(doc)) != "" {
+					t.Errorf("%s document %d has no apiVersion and kind", f, i)
+				}
+				continue
+			}
+			obj := newObject(tm.APIVersion, tm.Kind)
+			if obj == nil {
+				t.Errorf("%s document %d: unexpected %s %s", f, i, tm.APIVersion, tm.Kind)
+				continue
+			}
+			if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+				t.Errorf("%s document %d (%s): %v", f, i, tm.Kind, err)
+				continue
+			}
+			out = append(out, manifest{file: filepath.Base(f), obj: obj})
+		}
+	}
+	return out
+}
+
+func stripComments(doc string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestManifestsDecodeStrictly is the schema check: every document decodes
+// into its official type with no unknown field, and names and labels are
+// valid Kubernetes names.
+func TestManifestsDecodeStrictly(t *testing.T) {
+	ms := loadManifests(t)
+	kinds := map[string]int{}
+	for _, m := range ms {
+		kinds[fmt.Sprintf("%T", m.obj)]++
+		meta := objectMeta(m.obj)
+		if errs := validation.IsDNS1123Subdomain(meta.Name); len(errs) > 0 {
+			t.Errorf("%s: name %q: %v", m, meta.Name, errs)
+		}
+		checkLabels(t, m.String(), meta.Labels)
+	}
+	for _, want := range []string{"*v1.CronJob", "*v1.Job", "*v1.Deployment", "*v1.ConfigMap", "*v1.Secret", "*v1.Service"} {
+		if kinds[want] == 0 {
+			t.Errorf("no %s among the manifests", want)
+		}
+	}
+	if kinds["*v1.ServiceAccount"] != 3 {
+		t.Errorf("%d ServiceAccounts, want the three examples (IRSA, GKE, Azure)", kinds["*v1.ServiceAccount"])
+	}
+}
+
+func objectMeta(obj any) metav1.ObjectMeta {
+	switch o := obj.(type) {
+	case *batchv1.CronJob:
+		return o.ObjectMeta
+	case *batchv1.Job:
+		return o.ObjectMeta
+	case *appsv1.Deployment:
+		return o.ObjectMeta
+	case *corev1.ConfigMap:
+		return o.ObjectMeta
+	case *corev1.Secret:
+		return o.ObjectMeta
+	case *corev1.ServiceAccount:
+		return o.ObjectMeta
+	case *corev1.Service:
+		return o.ObjectMeta
+	}
+	return metav1.ObjectMeta{}
+}
+
+func checkLabels(t *testing.T, where string, labels map[string]string) {
+	t.Helper()
+	for k, v := range labels {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			t.Errorf("%s: label key %q: %v", where, k, errs)
+		}
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			t.Errorf("%s: label %s value %q: %v", where, k, v, errs)
+		}
+	}
+}
+
+// podTemplates returns every pod template with where it is.
+func podTemplates(ms []manifest) map[string]corev1.PodTemplateSpec {
+	out := map[string]corev1.PodTemplateSpec{}
+	for _, m := range ms {
+		switch o := m.obj.(type) {
+		case *batchv1.CronJob:
+			out[m.String()] = o.Spec.JobTemplate.Spec.Template
+		case *batchv1.Job:
+			out[m.String()] = o.Spec.Template
+		case *appsv1.Deployment:
+			out[m.String()] = o.Spec.Template
+		}
+	}
+	return out
+}
+
+// Every pod runs hardened: non-root, read-only root filesystem, no
+// privilege escalation, all capabilities dropped, the runtime's default
+// seccomp profile, requests and limits set, a pinned image, /tmp on an
+// emptyDir, and only volumes, ConfigMaps, Secrets and ServiceAccounts that
+// exist.
+func TestPodsAreHardened(t *testing.T) {
+	ms := loadManifests(t)
+	configMaps, secrets, accounts := map[string]*corev1.ConfigMap{}, map[string]*corev1.Secret{}, map[string]bool{}
+	for _, m := range ms {
+		switch o := m.obj.(type) {
+		case *corev1.ConfigMap:
+			configMaps[o.Name] = o
+		case *corev1.Secret:
+			secrets[o.Name] = o
+		case *corev1.ServiceAccount:
+			accounts[o.Name] = true
+		}
+	}
+	pods := podTemplates(ms)
+	if len(pods) != 3 {
+		t.Fatalf("%d pod templates, want the CronJob's, the Job's and the Deployment's", len(pods))
+	}
+	for where, pt := range pods {
+		ps := pt.Spec
+		checkLabels(t, where, pt.Labels)
+		if pt.Labels["azure.workload.identity/use"] != "true" {
+			t.Errorf("%s: no azure.workload.identity/use label: the Azure service account example would not work", where)
+		}
+		if !accounts[ps.ServiceAccountName] {
+			t.Errorf("%s: service account %q is not defined here", where, ps.ServiceAccountName)
+		}
+		if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
+			t.Errorf("%s: the Kubernetes API token is mounted; auditexport never calls the API", where)
+		}
+		psc := ps.SecurityContext
+		if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
+			t.Errorf("%s: the pod must run as a non-root user (runAsNonRoot, runAsUser != 0)", where)
+		}
+		if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s: seccompProfile must be RuntimeDefault", where)
+		}
+		if ps.TerminationGracePeriodSeconds == nil || *ps.TerminationGracePeriodSeconds < 60 {
+			t.Errorf("%s: terminationGracePeriodSeconds must leave a commit time to finish (>= 60)", where)
+		}
+		volumes := map[string]corev1.Volume{}
+		for _, v := range ps.Volumes {
+			volumes[v.Name] = v
+			if v.ConfigMap != nil && configMaps[v.ConfigMap.Name] == nil {
+				t.Errorf("%s: volume %s: ConfigMap %q is not defined here", where, v.Name, v.ConfigMap.Name)
+			}
+		}
+		if len(ps.Containers) != 1 {
+			t.Errorf("%s: %d containers, want 1", where, len(ps.Containers))
+		}
+		for _, c := range ps.Containers {
+			cw := where + " container " + c.Name
+			if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
+				t.Errorf("%s: %v", cw, errs)
+			}
+			if !regexp.MustCompile(`^[a-z0-9.\-/:]+:[A-Za-z0-9._\-]+$`).MatchString(c.Image) || strings.HasSuffix(c.Image, ":latest") {
+				t.Errorf("%s: image %q must carry a version tag (not latest)", cw, c.Image)
+			}
+			sc := c.SecurityContext
+			switch {
+			case sc == nil:
+				t.Errorf("%s: no securityContext", cw)
+			default:
+				if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+					t.Errorf("%s: readOnlyRootFilesystem must be true", cw)
+				}
+				if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+					t.Errorf("%s: allowPrivilegeEscalation must be false", cw)
+				}
+				if sc.Privileged != nil && *sc.Privileged {
+					t.Errorf("%s: privileged", cw)
+				}
+				if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || len(sc.Capabilities.Add) > 0 {
+					t.Errorf("%s: capabilities must drop ALL and add none", cw)
+				}
+				if sc.RunAsUser != nil && *sc.RunAsUser == 0 {
+					t.Errorf("%s: runs as root", cw)
+				}
+			}
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+				req, okReq := c.Resources.Requests[r]
+				lim, okLim := c.Resources.Limits[r]
+				if !okReq || !okLim {
+					t.Errorf("%s: %s needs a request and a limit", cw, r)
+					continue
+				}
+				if req.Cmp(lim) > 0 {
+					t.Errorf("%s: %s request %s above its limit %s", cw, r, req.String(), lim.String())
+				}
+			}
+			tmp := false
+			for _, vm := range c.VolumeMounts {
+				v, ok := volumes[vm.Name]
+				if !ok {
+					t.Errorf("%s: mount %s: no such volume", cw, vm.Name)
+					continue
+				}
+				if vm.MountPath == "/tmp" {
+					tmp = v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil
+					if lim := c.Resources.Limits[corev1.ResourceEphemeralStorage]; tmp && v.EmptyDir.SizeLimit.Cmp(lim) > 0 {
+						t.Errorf("%s: /tmp sizeLimit %s above the ephemeral-storage limit %s", cw, v.EmptyDir.SizeLimit, lim.String())
+					}
+				}
+			}
+			if !tmp {
+				t.Errorf("%s: /tmp must be an emptyDir with a sizeLimit (the root filesystem is read-only; run.work_dir and TMPDIR point there)", cw)
+			}
+			for _, e := range c.Env {
+				if e.Value != "" && regexp.MustCompile(`(?i)password|secret|token|key`).MatchString(e.Name) {
+					t.Errorf("%s: env %s holds a literal secret; use a secretKeyRef", cw, e.Name)
+				}
+				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					ref := e.ValueFrom.SecretKeyRef
+					s := secrets[ref.Name]
+					if s == nil {
+						t.Errorf("%s: env %s: Secret %q is not defined here", cw, e.Name, ref.Name)
+					} else if _, ok := s.StringData[ref.Key]; !ok {
+						if _, ok := s.Data[ref.Key]; !ok {
+							t.Errorf("%s: env %s: Secret %s has no key %s", cw, e.Name, ref.Name, ref.Key)
+						}
+					}
+				}
+				if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.ContainerName != c.Name {
+					t.Errorf("%s: env %s refers to container %q", cw, e.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
+				}
+			}
+		}
+	}
+}
+
+func args(ps corev1.PodSpec) []string {
+	if len(ps.Containers) == 0 {
+		return nil
+	}
+	return ps.Containers[0].Args
+}
+
+// argValue returns the value after flag in args ("--flag value" or
+// "--flag=value").
+func argValue(args []string, flag string) (string, bool) {
+	for i, a := range args {
+		if a == flag && i+1 < len(args) {
+			return args[i+1], true
+		}
+		if v, ok := strings.CutPrefix(a, flag+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// The CronJob never runs twice at once, gives up on a late start, bounds
+// its retries, its run time and its history, and has a schedule that
+// Kubernetes's own parser (robfig/cron) accepts.
+func TestCronJob(t *testing.T) {
+	n := 0
+	for _, m := range loadManifests(t) {
+		cj, ok := m.obj.(*batchv1.CronJob)
+		if !ok {
+			continue
+		}
+		n++
+		s := cj.Spec
+		if _, err := cron.ParseStandard(s.Schedule); err != nil {
+			t.Errorf("%s: schedule %q: %v", m, s.Schedule, err)
+		}
+		if s.TimeZone != nil {
+			if _, err := time.LoadLocation(*s.TimeZone); err != nil {
+				t.Errorf("%s: timeZone %q: %v", m, *s.TimeZone, err)
+			}
+		}
+		if s.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+			t.Errorf("%s: concurrencyPolicy %q, want Forbid", m, s.ConcurrencyPolicy)
+		}
+		if s.StartingDeadlineSeconds == nil || *s.StartingDeadlineSeconds <= 0 {
+			t.Errorf("%s: startingDeadlineSeconds must be set", m)
+		}
+		if s.SuccessfulJobsHistoryLimit == nil || s.FailedJobsHistoryLimit == nil {
+			t.Errorf("%s: history limits must be set", m)
+		}
+		checkJobSpec(t, m.String(), s.JobTemplate.Spec)
+		if a := args(s.JobTemplate.Spec.Template.Spec); len(a) == 0 || a[0] != "run" {
+			t.Errorf("%s: args %v, want the run command", m, a)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d CronJobs, want 1", n)
+	}
+}
+
+func checkJobSpec(t *testing.T, where string, js batchv1.JobSpec) {
+	t.Helper()
+	if js.BackoffLimit == nil && js.BackoffLimitPerIndex == nil {
+		t.Errorf("%s: backoffLimit must be set", where)
+	}
+	if js.ActiveDeadlineSeconds == nil || *js.ActiveDeadlineSeconds <= 0 {
+		t.Errorf("%s: activeDeadlineSeconds must be set", where)
+	}
+	if rp := js.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyNever {
+		t.Errorf("%s: restartPolicy %q, want Never (podFailurePolicy needs it, and a fresh pod is cleaner)", where, rp)
+	}
+	if pfp := js.PodFailurePolicy; pfp != nil {
+		for _, r := range pfp.Rules {
+			if r.OnExitCodes != nil && r.OnExitCodes.ContainerName != nil && *r.OnExitCodes.ContainerName != js.Template.Spec.Containers[0].Name {
+				t.Errorf("%s: podFailurePolicy names container %q", where, *r.OnExitCodes.ContainerName)
+			}
+		}
+	}
+}
+
+// The backfill Job is Indexed, and each completion's share matches: its
+// --shards equals completions, and it has a date range.
+func TestIndexedBackfillJob(t *testing.T) {
+	n := 0
+	for _, m := range loadManifests(t) {
+		job, ok := m.obj.(*batchv1.Job)
+		if !ok {
+			continue
+		}
+		n++
+		s := job.Spec
+		if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
+			t.Errorf("%s: completionMode must be Indexed (JOB_COMPLETION_INDEX picks each pod's share)", m)
+		}
+		if s.Completions == nil || s.Parallelism == nil || *s.Parallelism < 1 || *s.Parallelism > *s.Completions {
+			t.Errorf("%s: completions and parallelism (1..completions) must be set", m)
+			continue
+		}
+		checkJobSpec(t, m.String(), s)
+		a := args(s.Template.Spec)
+		if len(a) == 0 || a[0] != "backfill" {
+			t.Errorf("%s: args %v, want the backfill command", m, a)
+		}
+		shards, ok := argValue(a, "--shards")
+		for _, e := range s.Template.Spec.Containers[0].Env {
+			if e.Name == "AUDITEXPORT_BACKFILL_SHARDS" {
+				shards, ok = e.Value, true
+			}
+		}
+		if !ok || shards != fmt.Sprint(*s.Completions) {
+			t.Errorf("%s: --shards %q, want completions (%d)", m, shards, *s.Completions)
+		}
+		from, okf := argValue(a, "--from")
+		to, okt := argValue(a, "--to")
+		f, ferr := time.Parse(time.DateOnly, from)
+		tt, terr := time.Parse(time.DateOnly, to)
+		if !okf || !okt || ferr != nil || terr != nil || tt.Before(f) {
+			t.Errorf("%s: --from %q --to %q: want two dates, in order", m, from, to)
+		} else if days := int(tt.Sub(f).Hours()/24) + 1; days < int(*s.Completions) {
+			t.Errorf("%s: %d days for %d shards: some shards would have nothing to do", m, days, *s.Completions)
+		}
+		if _, ok := argValue(a, "--shard"); ok {
+			t.Errorf("%s: --shard fixes one share for every pod; an Indexed Job takes JOB_COMPLETION_INDEX", m)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Jobs, want 1", n)
+	}
+}
+
+// The schedule Deployment runs one scheduler, replaced without overlap,
+// with probes on /healthz and /readyz and a metrics port the Service
+// exposes.
+func TestScheduleDeployment(t *testing.T) {
+	ms := loadManifests(t)
+	var svc *corev1.Service
+	for _, m := range ms {
+		if s, ok := m.obj.(*corev1.Service); ok {
+			svc = s
+		}
+	}
+	n := 0
+	for _, m := range ms {
+		d, ok := m.obj.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		n++
+		s := d.Spec
+		if s.Replicas == nil || *s.Replicas != 1 {
+			t.Errorf("%s: replicas must be 1 (one scheduler)", m)
+		}
+		if s.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s: strategy %q, want Recreate (never two schedulers at once)", m, s.Strategy.Type)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(s.Selector)
+		if err != nil || !sel.Matches(labelSet(s.Template.Labels)) {
+			t.Errorf("%s: the selector does not match the pod template's labels (%v)", m, err)
+		}
+		c := s.Template.Spec.Containers[0]
+		if len(c.Args) == 0 || c.Args[0] != "schedule" {
+			t.Errorf("%s: args %v, want the schedule command", m, c.Args)
+		}
+		ports := map[string]int32{}
+		for _, p := range c.Ports {
+			ports[p.Name] = p.ContainerPort
+		}
+		if ports["metrics"] != 9090 {
+			t.Errorf("%s: no metrics port 9090 (schedule.listen :9090)", m)
+		}
+		for name, probe := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+			want := map[string]string{"liveness": "/healthz", "readiness": "/readyz"}[name]
+			if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != want {
+				t.Errorf("%s: %s probe must GET %s", m, name, want)
+				continue
+			}
+			if p := probe.HTTPGet.Port; p.StrVal != "" && ports[p.StrVal] == 0 {
+				t.Errorf("%s: %s probe port %q is not a container port", m, name, p.StrVal)
+			}
+		}
+		if svc == nil {
+			t.Errorf("%s: no Service exposes the metrics port", m)
+			continue
+		}
+		if !labelSet(svc.Spec.Selector).AsSelector().Matches(labelSet(s.Template.Labels)) {
+			t.Errorf("Service %s does not select the schedule pods", svc.Name)
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.TargetPort.StrVal != "" && ports[p.TargetPort.StrVal] == 0 {
+				t.Errorf("Service %s: targetPort %q is not a container port", svc.Name, p.TargetPort.StrVal)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Deployments, want 1", n)
+	}
+}
+
+// The workload-identity examples carry the annotation each cloud's webhook
+// reads, in the form it expects; the Secret holds only a password, and the
+// ConfigMap none.
+func TestIdentityAndSecrets(t *testing.T) {
+	patterns := map[string]*regexp.Regexp{
+		"eks.amazonaws.com/role-arn":        regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`),
+		"iam.gke.io/gcp-service-account":    regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$`),
+		"azure.workload.identity/client-id": regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`),
+	}
+	seen := map[string]bool{}
+	for _, m := range loadManifests(t) {
+		switch o := m.obj.(type) {
+		case *corev1.ServiceAccount:
+			for k, v := range o.Annotations {
+				if re, ok := patterns[k]; ok {
+					seen[k] = true
+					if !re.MatchString(v) {
+						t.Errorf("%s: %s %q is not of the form the webhook expects", m, k, v)
+					}
+				}
+			}
+		case *corev1.Secret:
+			for k := range o.StringData {
+				if k != "PGPASSWORD" {
+					t.Errorf("%s: key %s: the Secret is for the PostgreSQL password only", m, k)
+				}
+			}
+			if len(o.Data) > 0 {
+				t.Errorf("%s: use stringData with a placeholder; real values come from a secret store", m)
+			}
+		case *corev1.ConfigMap:
+			for k, v := range o.Data {
+				if regexp.MustCompile(`(?i)password\s*=|://[^/\s:@]+:[^@\s]+@|sig=`).MatchString(v) {
+					t.Errorf("%s: %s holds a credential", m, k)
+				}
+			}
+		}
+	}
+	for k := range patterns {
+		if !seen[k] {
+			t.Errorf("no ServiceAccount example with %s", k)
+		}
+	}
+}
+
+func labelSet(m map[string]string) labels.Set { return labels.Set(m) }
