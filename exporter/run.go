@@ -244,12 +244,15 @@ func (r *run) commitLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		if err != nil {
+		if errors.Is(err, archive.ErrConflict) {
 			r.abandonStaged(ctx)
-			if errors.Is(err, archive.ErrConflict) {
-				return fmt.Errorf("%w %d times in a row; nothing of this run was committed, run it again", err, r.attempt)
-			}
-			return err
+			return fmt.Errorf("%w %d times in a row; nothing of this run was committed, run it again", err, r.attempt)
+		}
+		if err != nil {
+			// The commit may have landed even though the call failed: its
+			// staged files must stay. If it landed, the next run publishes
+			// it; if not, they are debris removed after run.staging_grace.
+			return fmt.Errorf("%w (whether commit %d was created is unknown; its staged files are kept for the next run)", err, c.Number)
 		}
 		r.sum.Commit = c.Number
 		r.phase(PhaseCommitted)

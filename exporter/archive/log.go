@@ -105,6 +105,11 @@ func Append(ctx context.Context, b *sinks.Bucket, c *Commit) error {
 		return fmt.Errorf("commit %d: %w", c.Number, ErrConflict)
 	}
 	if err != nil {
+		// A failed call may still have stored the commit (a lost response):
+		// if the log holds exactly our bytes, the commit is ours.
+		if stored, rerr := b.ReadAll(ctx, CommitKey(c.Number)); rerr == nil && string(stored) == string(data) {
+			return nil
+		}
 		return fmt.Errorf("write commit %d: %w", c.Number, err)
 	}
 	return nil
