@@ -6,7 +6,7 @@
 // (github.com/parquet-go/parquet-go).
 //
 // The servers are started by the scripts in integration/scripts, which
-// install pinned versions on first use into integration/.cache:
+// install pinned versions on first use into ~/.cache/auditexport-integration:
 //
 //	for s in versitygw fakegcs azurite; do
 //		bash integration/scripts/$s.sh start && eval "$(bash integration/scripts/$s.sh env)"

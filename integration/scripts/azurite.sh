@@ -2,7 +2,7 @@
 # azurite.sh: a throwaway Azure Blob Storage emulator (Azurite's blob service, in memory) for the Azure
 # integration tests.
 #
-#   integration/scripts/azurite.sh install  # npm-installs the pinned Azurite into integration/.cache/azurite (once)
+#   integration/scripts/azurite.sh install  # npm-installs the pinned Azurite into the cache dir (once)
 #   integration/scripts/azurite.sh start    # installs if needed and starts; idempotent; waits until ready
 #   integration/scripts/azurite.sh env      # prints the export lines the tests read
 #   integration/scripts/azurite.sh stop     # stops the server and removes its run directory
@@ -19,7 +19,7 @@
 #   AUDITEXPORT_AZURITE_PORT           blob service TCP port (default 10000)
 #   AUDITEXPORT_AZURITE_DIR            run directory (default <repo>/integration/.run/azurite)
 #   AUDITEXPORT_AZURITE_START_TIMEOUT  seconds to wait for the server to answer (default 30)
-#   AUDITEXPORT_TEST_CACHE_DIR         where the npm package is cached (default <repo>/integration/.cache)
+#   AUDITEXPORT_TEST_CACHE_DIR         where the npm package is cached (default ~/.cache/auditexport-integration)
 set -euo pipefail
 
 NAME=azurite.sh

@@ -2,7 +2,7 @@
 # fakegcs.sh: a throwaway Google Cloud Storage emulator (fake-gcs-server, in memory) for the GCS integration
 # tests.
 #
-#   integration/scripts/fakegcs.sh install  # builds the pinned fake-gcs-server into integration/.cache/bin (once)
+#   integration/scripts/fakegcs.sh install  # builds the pinned fake-gcs-server into the cache dir (once)
 #   integration/scripts/fakegcs.sh start    # installs if needed and starts; idempotent; waits until ready
 #   integration/scripts/fakegcs.sh env      # prints the export line the tests read
 #   integration/scripts/fakegcs.sh stop     # stops the server (its data lives in memory and is gone)
@@ -19,7 +19,7 @@
 #   AUDITEXPORT_FAKEGCS_PORT           TCP port (default 4443)
 #   AUDITEXPORT_FAKEGCS_DIR            run directory for the pid file and log (default <repo>/integration/.run/fakegcs)
 #   AUDITEXPORT_FAKEGCS_START_TIMEOUT  seconds to wait for the server to answer (default 30)
-#   AUDITEXPORT_TEST_CACHE_DIR         where binaries are cached (default <repo>/integration/.cache)
+#   AUDITEXPORT_TEST_CACHE_DIR         where binaries are cached (default ~/.cache/auditexport-integration)
 set -euo pipefail
 
 NAME=fakegcs.sh

@@ -6,7 +6,16 @@
 # $RUN_DIR/server.log.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE_DIR="${AUDITEXPORT_TEST_CACHE_DIR:-$ROOT/integration/.cache}"
+# Installed server binaries are cached outside the checkout, so every clone on
+# a machine (CI clones afresh each time) reuses them; versions are pinned and
+# checked before each use.
+if [[ -n "${AUDITEXPORT_TEST_CACHE_DIR:-}" ]]; then
+	CACHE_DIR="$AUDITEXPORT_TEST_CACHE_DIR"
+elif [[ -n "${HOME:-}" && -d "$HOME" && -w "$HOME" ]]; then
+	CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/auditexport-integration"
+else
+	CACHE_DIR="$ROOT/integration/.cache"
+fi
 [[ "$CACHE_DIR" == /* ]] || CACHE_DIR="$PWD/$CACHE_DIR"
 BIN_DIR="$CACHE_DIR/bin"
 

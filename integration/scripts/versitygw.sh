@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # versitygw.sh: a throwaway S3 server (versitygw, posix backend) for the S3 integration tests.
 #
-#   integration/scripts/versitygw.sh install  # builds the pinned versitygw into integration/.cache/bin (once)
+#   integration/scripts/versitygw.sh install  # builds the pinned versitygw into the cache dir (once)
 #   integration/scripts/versitygw.sh start    # installs if needed and starts; idempotent; waits until ready
 #   integration/scripts/versitygw.sh env      # prints the export lines the tests read
 #   integration/scripts/versitygw.sh stop     # stops the server and removes its data directory
@@ -19,7 +19,7 @@
 #   AUDITEXPORT_VERSITYGW_PORT           TCP port (default 7070)
 #   AUDITEXPORT_VERSITYGW_DIR            run directory (default <repo>/integration/.run/versitygw)
 #   AUDITEXPORT_VERSITYGW_START_TIMEOUT  seconds to wait for the server to answer (default 30)
-#   AUDITEXPORT_TEST_CACHE_DIR           where binaries are cached (default <repo>/integration/.cache)
+#   AUDITEXPORT_TEST_CACHE_DIR           where binaries are cached (default ~/.cache/auditexport-integration)
 set -euo pipefail
 
 NAME=versitygw.sh
