@@ -21,6 +21,8 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", in.Key, err)
 	}
+	// Decoding runs a few batches ahead on its own goroutine.
+	rd = source.Prefetch(ctx, rd)
 	defer rd.Close()
 	prog := InputProgress{Key: in.Key, ETag: in.ETag, Size: in.Size}
 	r.report(in, 0, false)

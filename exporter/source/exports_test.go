@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -211,4 +212,96 @@ func TestGzipErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want a fatal error naming the file", name, err)
 		}
 	}
+}
+
+// Prefetch returns exactly what the reader returns, in order: records,
+// row errors (after which reading goes on), then a sticky end.
+func TestPrefetchMatchesReader(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Timestamp,Event Id\n")
+	for i := 0; i < 1000; i++ {
+		if i%97 == 5 {
+			b.WriteString("2026-11-24 10:00:00\n") // ragged: a row error
+			continue
+		}
+		b.WriteString("2026-11-24 10:00:00,e" + strconv.Itoa(i) + "\n")
+	}
+	type item struct {
+		fields string
+		line   int64
+		err    string
+	}
+	collect := func(rd source.Reader) []item {
+		var out []item
+		for {
+			rec, err := rd.Next(context.Background())
+			if errors.Is(err, io.EOF) {
+				if _, err2 := rd.Next(context.Background()); !errors.Is(err2, io.EOF) {
+					t.Errorf("Next after EOF = %v, want EOF", err2)
+				}
+				return out
+			}
+			if err != nil {
+				out = append(out, item{err: err.Error()})
+				continue
+			}
+			out = append(out, item{fields: strings.Join(rec.Fields, "|"), line: rec.Line})
+		}
+	}
+	direct, _, err := source.OpenStream(io.NopCloser(strings.NewReader(b.String())), "a.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := collect(direct)
+	inner, _, err := source.OpenStream(io.NopCloser(strings.NewReader(b.String())), "a.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := source.Prefetch(context.Background(), inner)
+	got := collect(pre)
+	if err := pre.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) < 1000 {
+		t.Fatalf("prefetch returned %d items, the reader %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("item %d: prefetch %+v, reader %+v", i, got[i], want[i])
+		}
+	}
+	// A fatal error ends the stream and sticks.
+	data := gzipBytes(t, b.String())
+	bad, _, err := source.OpenStream(io.NopCloser(bytes.NewReader(data[:len(data)/2])), "t.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre = source.Prefetch(context.Background(), bad)
+	defer pre.Close()
+	var fatal error
+	for {
+		_, err := pre.Next(context.Background())
+		var re *source.RowError
+		if err != nil && !errors.As(err, &re) {
+			fatal = err
+			break
+		}
+	}
+	if errors.Is(fatal, io.EOF) || !strings.Contains(fatal.Error(), "t.csv.gz") {
+		t.Fatalf("fatal error = %v, want the truncated gzip named", fatal)
+	}
+	if _, err := pre.Next(context.Background()); err == nil || err.Error() != fatal.Error() {
+		t.Errorf("Next after a fatal error = %v, want it again", err)
+	}
+}
+
+func gzipBytes(t *testing.T, s string) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return z.Bytes()
 }
