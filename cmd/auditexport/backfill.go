@@ -41,10 +41,7 @@ commits on its own, and the commit log keeps them exactly-once.`,
 			aliasFlag(fs, cf, "shards", "backfill.shards", "n")
 			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
 			return func(ctx context.Context, io *stdio) error {
-				if len(io.args) > 0 {
-					return usagef("unexpected argument %q", io.args[0])
-				}
-				lc, err := cf.load()
+				lc, err := cf.loadNoArgs(io)
 				if err != nil {
 					return err
 				}

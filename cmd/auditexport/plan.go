@@ -24,10 +24,7 @@ destination.`,
 			from := fs.String("from", "", "plan a backfill from this `date` (YYYY-MM-DD)")
 			to := fs.String("to", "", "plan a backfill to this `date` (YYYY-MM-DD, inclusive)")
 			return func(ctx context.Context, io *stdio) error {
-				if len(io.args) > 0 {
-					return usagef("unexpected argument %q", io.args[0])
-				}
-				lc, err := cf.load()
+				lc, err := cf.loadNoArgs(io)
 				if err != nil {
 					return err
 				}

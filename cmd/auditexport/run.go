@@ -36,10 +36,7 @@ stderr.`,
 			dry := fs.Bool("dry-run", false, "read and plan everything, write nothing (same as the plan command)")
 			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
 			return func(ctx context.Context, io *stdio) error {
-				if len(io.args) > 0 {
-					return usagef("unexpected argument %q", io.args[0])
-				}
-				lc, err := cf.load()
+				lc, err := cf.loadNoArgs(io)
 				if err != nil {
 					return err
 				}

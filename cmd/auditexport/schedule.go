@@ -58,10 +58,7 @@ what the first left behind.`,
 			aliasFlag(fs, cf, "cron", "schedule.cron", "spec")
 			aliasFlag(fs, cf, "listen", "schedule.listen", "address")
 			return func(ctx context.Context, io *stdio) error {
-				if len(io.args) > 0 {
-					return usagef("unexpected argument %q", io.args[0])
-				}
-				lc, err := cf.load()
+				lc, err := cf.loadNoArgs(io)
 				if err != nil {
 					return err
 				}

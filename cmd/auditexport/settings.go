@@ -148,6 +148,14 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	return cf
 }
 
+// loadNoArgs refuses positional arguments, then loads the config.
+func (cf *configFlags) loadNoArgs(io *stdio) (*loadedConfig, error) {
+	if len(io.args) > 0 {
+		return nil, usagef("unexpected argument %q", io.args[0])
+	}
+	return cf.load()
+}
+
 // loadedConfig is a validated config and where each setting came from.
 type loadedConfig struct {
 	Config
