@@ -146,7 +146,7 @@ func (r *run) prepareArchive(ctx context.Context) error {
 	if err := r.rollForward(ctx); err != nil {
 		return err
 	}
-	n, err := archive.CollectStaging(ctx, r.o.Dest, nil, r.o.StagingGrace, r.o.Now())
+	n, err := archive.CollectStaging(ctx, r.o.Dest, r.o.StagingGrace, r.o.Now())
 	if err != nil {
 		r.log.Warn("staging debris left for a later run", "err", err)
 	}
@@ -260,7 +260,8 @@ func (r *run) commitLoop(ctx context.Context) error {
 			return fmt.Errorf("%w (commit %d is safe in the log; the next run finishes publishing it)", err, c.Number)
 		}
 		for _, f := range c.Files {
-			r.sum.Files = append(r.sum.Files, FileInfo{Key: f.Key, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256, MinTime: f.MinTime, MaxTime: f.MaxTime})
+			f.Staging = ""
+			r.sum.Files = append(r.sum.Files, f)
 		}
 		r.log.Info("committed", "commit", c.Number, "files", len(c.Files), "rows", r.sum.RowsWritten)
 		return nil

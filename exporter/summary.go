@@ -1,6 +1,10 @@
 package exporter
 
-import "time"
+import (
+	"time"
+
+	"github.com/auditexport/auditexport/exporter/archive"
+)
 
 // Summary is what a run did. It is printed as one JSON line at the end of
 // every run, and its Progress is what a commit records.
@@ -72,16 +76,9 @@ type InputProgress struct {
 	Rejected int64  `json:"rejected"`
 }
 
-// FileInfo is one Parquet file the run wrote.
-type FileInfo struct {
-	Key       string    `json:"key"`
-	Partition string    `json:"partition"`
-	Rows      int64     `json:"rows"`
-	Bytes     int64     `json:"bytes"`
-	SHA256    string    `json:"sha256"`
-	MinTime   time.Time `json:"min_time"`
-	MaxTime   time.Time `json:"max_time"`
-}
+// FileInfo is one Parquet file the run wrote, as its commit records it
+// (without the staging key, which is gone once the file is published).
+type FileInfo = archive.File
 
 // PartitionStats counts one partition's rows.
 type PartitionStats struct {

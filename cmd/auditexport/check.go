@@ -51,13 +51,10 @@ configuration error.`,
 			asJSON := fs.Bool("json", false, "print the report as one JSON object")
 			timeout := fs.Duration("timeout", 2*time.Minute, "give up on the checks after this `duration`")
 			return func(ctx context.Context, io *stdio) error {
-				if len(io.args) > 0 {
-					return usagef("unexpected argument %q", io.args[0])
-				}
 				if *timeout <= 0 {
 					return usagef("--timeout %s: must be positive (e.g. 2m)", *timeout)
 				}
-				lc, err := cf.load()
+				lc, err := cf.loadNoArgs(io)
 				if err != nil {
 					return err
 				}

@@ -49,7 +49,7 @@ type File struct {
 	SHA256    string    `json:"sha256"`
 	MinTime   time.Time `json:"min_time"`
 	MaxTime   time.Time `json:"max_time"`
-	Staging   string    `json:"staging_key"`
+	Staging   string    `json:"staging_key,omitempty"`
 }
 
 // KeyFile holds the event keys of the files a commit adds to one partition.

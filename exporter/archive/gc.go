@@ -9,13 +9,14 @@ import (
 	"github.com/auditexport/auditexport/sinks"
 )
 
-// CollectStaging deletes staging objects older than grace that no
-// unpublished commit still needs (keep). Younger objects may belong to a
-// run in progress and are left alone. It returns how many it deleted.
-func CollectStaging(ctx context.Context, b *sinks.Bucket, keep map[string]bool, grace time.Duration, now time.Time) (int, error) {
+// CollectStaging deletes staging objects older than grace. Call it after
+// every unpublished commit has been rolled forward: then no commit needs a
+// staged object any more. Younger objects may belong to a run in progress
+// and are left alone. It returns how many it deleted.
+func CollectStaging(ctx context.Context, b *sinks.Bucket, grace time.Duration, now time.Time) (int, error) {
 	var old []string
 	err := b.List(ctx, StagingPrefix, func(o sinks.Object) error {
-		if !keep[o.Key] && !o.ModTime.IsZero() && now.Sub(o.ModTime) > grace {
+		if !o.ModTime.IsZero() && now.Sub(o.ModTime) > grace {
 			old = append(old, o.Key)
 		}
 		return nil
@@ -31,16 +32,4 @@ func CollectStaging(ctx context.Context, b *sinks.Bucket, keep map[string]bool, 
 		n++
 	}
 	return n, nil
-}
-
-// StagingKeys lists the staging objects a commit refers to.
-func (c *Commit) StagingKeys() []string {
-	var ks []string
-	for _, f := range c.Files {
-		ks = append(ks, f.Staging)
-	}
-	for _, k := range c.Keys {
-		ks = append(ks, k.Staging)
-	}
-	return ks
 }
