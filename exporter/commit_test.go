@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -280,23 +279,23 @@ func TestManyConcurrentRuns(t *testing.T) {
 	}
 }
 
-// dieAt runs the exporter in a goroutine that stops dead (runtime.Goexit)
-// at the given phase, as a killed process would, leaving the bucket as it
-// was at that moment.
+// dieAt runs the exporter in a goroutine that stops dead at the given
+// phase, as a killed process would, leaving the bucket as it was at that
+// moment. The goroutine that reaches the phase blocks for good, and one
+// worker means nothing else of that run goes on.
 func dieAt(t *testing.T, l *landing, dest *sinks.Bucket, phase string) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		incremental(t, l, dest, "dead-"+phase, func(o *Options) {
-			o.Phase = func(p string) {
-				if p == phase {
-					runtime.Goexit()
-				}
+	dead := make(chan struct{})
+	go incremental(t, l, dest, "dead-"+phase, func(o *Options) {
+		o.Workers = 1
+		o.Phase = func(p string) {
+			if p == phase {
+				close(dead)
+				select {}
 			}
-		})
-	}()
-	<-done
+		}
+	})
+	<-dead
 }
 
 // A run that dies at any phase leaves an archive the next run completes

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/auditexport/auditexport/exporter/source"
@@ -63,6 +64,11 @@ type Options struct {
 
 	Parquet ParquetOptions
 	Rejects RejectOptions
+
+	// Workers is how many partitions are deduplicated and encoded at once
+	// (default GOMAXPROCS). Memory grows with it: each holds a batch of
+	// Arrow builders, a buffered row group and its share of the key budget.
+	Workers int
 
 	// WorkDir holds the run's spill files (default: the system temp dir).
 	WorkDir string
@@ -126,6 +132,9 @@ func (o *Options) defaults() {
 	}
 	if o.Parquet.TargetFileBytes <= 0 {
 		o.Parquet.TargetFileBytes = 256 << 20
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -11,14 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/auditexport/auditexport/schema"
 )
@@ -53,13 +56,17 @@ func codec(name string) (compress.Compression, error) {
 func (r *run) outputSchema() *arrow.Schema {
 	fields := make([]arrow.Field, len(r.cols.cols))
 	for i, c := range r.cols.cols {
-		name := c.ID
-		if r.o.Parquet.LowerCaseColumns {
-			name = strings.ToLower(name)
-		}
-		fields[i] = schema.ArrowField(c, name)
+		fields[i] = schema.ArrowField(c, r.columnName(c.ID))
 	}
 	return arrow.NewSchema(fields, nil)
+}
+
+// columnName is the name of a column in the files.
+func (r *run) columnName(id string) string {
+	if r.o.Parquet.LowerCaseColumns {
+		return strings.ToLower(id)
+	}
+	return id
 }
 
 // fileMeta is the key-value metadata of the run's files.
@@ -105,155 +112,250 @@ type localFile struct {
 	minTime, maxTime time.Time
 }
 
-// batchRows is the most rows built in Arrow arrays before they are handed
-// to the encoder (fewer when RowGroupRows is smaller). Row groups (RowGroupRows) are assembled from
-// several batches, so memory is bounded by the batch, not the row group.
+// batchRows is the most rows gathered before they are handed to the
+// encoder (fewer when RowGroupRows is smaller, so files roll at the first
+// row group past the target size). Row groups (RowGroupRows) are assembled from several batches, so
+// memory is bounded by the batch, not the row group.
 const batchRows = 8192
 
+// arenaChunk is the size of the blocks a batch copies string values into.
+const arenaChunk = 1 << 20
+
+// batchesInFlight is how many batches a partition writer cycles through: one
+// being filled, one queued, one being encoded.
+const batchesInFlight = 3
+
+// colBatch is one column of a batch as Parquet takes it: a definition level
+// per row (0 null, 1 present) and the present values, dense.
+type colBatch struct {
+	def   []int16
+	strs  []parquet.ByteArray
+	ints  []int64
+	flts  []float64
+	bools []bool
+}
+
+// batch is up to batchRows rows, column by column, with the range of their
+// event times. String values live in arena blocks the batch reuses once
+// the encoder is done with it (the column writers copy what they keep).
+type batch struct {
+	cols     []colBatch
+	rows     int
+	min, max int64
+	cur      []byte   // the arena block being filled
+	full     [][]byte // blocks filled in this batch
+	spare    [][]byte // blocks free for reuse
+}
+
+// store copies v into the batch's arena.
+func (b *batch) store(v []byte) parquet.ByteArray {
+	if cap(b.cur)-len(b.cur) < len(v) {
+		if b.cur != nil {
+			b.full = append(b.full, b.cur)
+		}
+		if n := len(b.spare); n > 0 && len(v) <= arenaChunk {
+			b.cur, b.spare = b.spare[n-1][:0], b.spare[:n-1]
+		} else {
+			b.cur = make([]byte, 0, max(arenaChunk, len(v)))
+		}
+	}
+	start := len(b.cur)
+	b.cur = append(b.cur, v...)
+	return b.cur[start:len(b.cur):len(b.cur)]
+}
+
+// pad ends every column at the batch's row count with nulls.
+func (b *batch) pad() {
+	for i := range b.cols {
+		c := &b.cols[i]
+		if gap := b.rows - len(c.def); gap > 0 {
+			c.def = append(c.def, make([]int16, gap)...)
+		}
+	}
+}
+
+// reset empties the batch for reuse, keeping its buffers; arena blocks
+// bigger than arenaChunk (a huge cell) are dropped.
+func (b *batch) reset() {
+	if b.cur != nil {
+		b.full = append(b.full, b.cur)
+		b.cur = nil
+	}
+	for _, blk := range b.full {
+		if cap(blk) == arenaChunk {
+			b.spare = append(b.spare, blk[:0])
+		}
+	}
+	clear(b.full)
+	b.full = b.full[:0]
+	for i := range b.cols {
+		c := &b.cols[i]
+		clear(c.strs)
+		c.def, c.strs, c.ints, c.flts, c.bools = c.def[:0], c.strs[:0], c.ints[:0], c.flts[:0], c.bools[:0]
+	}
+	b.rows = 0
+}
+
+// batchPool keeps batches, with their buffers grown to size, from one
+// partition writer to the next for the whole run. The zero value is ready.
+type batchPool struct {
+	mu    sync.Mutex
+	spare []*batch
+}
+
+// get returns an empty batch of cols columns.
+func (p *batchPool) get(cols int) *batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.spare) > 0 {
+		b := p.spare[len(p.spare)-1]
+		p.spare = p.spare[:len(p.spare)-1]
+		if len(b.cols) == cols {
+			return b
+		}
+	}
+	return &batch{cols: make([]colBatch, cols)}
+}
+
+func (p *batchPool) put(b *batch) {
+	b.reset()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.spare = append(p.spare, b)
+}
+
 // partWriter encodes the rows of one partition into Parquet files rolled by
-// size. The caller's goroutine appends rows to Arrow builders; full batches
-// go to an encoder goroutine that writes them into buffered row groups,
-// rolls files and hands each finished file to done, so building, encoding
-// and uploading overlap.
+// size. The caller's goroutine gathers rows into column batches; full
+// batches go to an encoder goroutine that writes them into buffered row
+// groups through the Parquet column writers, rolls files and hands each
+// finished file to done, so gathering, encoding and uploading overlap.
 type partWriter struct {
 	r      *run
 	dir    string
-	schema *arrow.Schema
+	schema *pqschema.Schema
 	props  *parquet.WriterProperties
 	meta   [][2]string
-	rb     *array.RecordBuilder
 	types  []schema.Type
 	done   func(localFile) error
 
-	// Builder side, typed per column (nil where the column has another type).
-	strs  []*array.StringBuilder
-	ints  []*array.Int64Builder
-	tss   []*array.TimestampBuilder
-	flts  []*array.Float64Builder
-	bools []*array.BooleanBuilder
-	last  []int // column -> batch row of its last value, -1 if none yet
-	batch int
-	bmin  int64
-	bmax  int64
-
-	batches chan batch
+	// Gathering side.
+	cur     *batch
+	batches chan *batch // full batches, to the encoder
+	free    chan *batch // batches the encoder is done with
 	errc    chan error
-	failed  error // the encoder's error, once seen
+	encFail atomic.Bool // the encoder has failed: stop gathering
+	stopped bool
+	stopErr error
 
 	// Encoder side, owned by the encoder goroutine.
 	seq     int
 	file    *os.File
 	hw      *hashingWriter
-	fw      *pqarrow.FileWriter
+	fw      *file.Writer
+	rg      file.BufferedRowGroupWriter
+	rgRows  int64
+	vpos    []int // per column: values of the current batch written so far
 	rows    int64
 	minTime int64
 	maxTime int64
 }
 
-// batch is a record batch with the range of its event times.
-type batch struct {
-	rec      arrow.RecordBatch
-	min, max int64
-}
-
-func (r *run) newPartWriter(dir string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, done func(localFile) error) *partWriter {
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+func (r *run) newPartWriter(dir string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, done func(localFile) error) (*partWriter, error) {
+	ps, err := pqarrow.ToParquet(sc, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		return nil, fmt.Errorf("parquet schema: %w", err)
+	}
 	n := len(r.cols.types)
 	pw := &partWriter{
-		r: r, dir: dir, schema: sc, props: props, meta: meta, rb: rb, types: r.cols.types, done: done,
-		strs: make([]*array.StringBuilder, n), ints: make([]*array.Int64Builder, n), tss: make([]*array.TimestampBuilder, n),
-		flts: make([]*array.Float64Builder, n), bools: make([]*array.BooleanBuilder, n), last: make([]int, n),
-		batches: make(chan batch, 1), errc: make(chan error, 1),
+		r: r, dir: dir, schema: ps, props: props, meta: meta, types: r.cols.types, done: done,
+		batches: make(chan *batch, 1), free: make(chan *batch, batchesInFlight), errc: make(chan error, 1),
+		vpos: make([]int, n),
 	}
-	for c, b := range rb.Fields() {
-		switch b := b.(type) {
-		case *array.StringBuilder:
-			pw.strs[c] = b
-		case *array.Int64Builder:
-			pw.ints[c] = b
-		case *array.TimestampBuilder:
-			pw.tss[c] = b
-		case *array.Float64Builder:
-			pw.flts[c] = b
-		case *array.BooleanBuilder:
-			pw.bools[c] = b
-		}
-		pw.last[c] = -1
+	pw.cur = r.batches.get(n)
+	for range batchesInFlight - 1 {
+		pw.free <- r.batches.get(n)
 	}
-	go pw.encode(pw.batches)
-	return pw
+	go pw.encode()
+	return pw, nil
 }
 
 // add appends one decoded row. Only the row's non-null fields cost
-// anything: the nulls of absent columns are appended in runs, lazily.
+// anything: the nulls of absent columns are filled in lazily.
 func (pw *partWriter) add(micros int64, fields []decodedField) error {
-	row := pw.batch
-	b := pw.rb
+	b := pw.cur
+	row := b.rows
 	for i := range fields {
 		f := &fields[i]
-		c := f.col
-		if gap := row - pw.last[c] - 1; gap > 0 {
-			b.Field(c).AppendNulls(gap)
+		c := &b.cols[f.col]
+		if gap := row - len(c.def); gap > 0 {
+			c.def = append(c.def, make([]int16, gap)...)
 		}
-		pw.last[c] = row
-		switch {
-		case pw.strs[c] != nil:
-			pw.strs[c].BinaryBuilder.Append(f.bytes)
-		case pw.tss[c] != nil:
-			pw.tss[c].Append(arrow.Timestamp(f.v.Int))
-		case pw.ints[c] != nil:
-			pw.ints[c].Append(f.v.Int)
-		case pw.flts[c] != nil:
-			pw.flts[c].Append(f.v.Float)
-		case pw.bools[c] != nil:
-			pw.bools[c].Append(f.v.Bool)
+		c.def = append(c.def, 1)
+		switch pw.types[f.col] {
+		case schema.Timestamp, schema.Int:
+			c.ints = append(c.ints, f.v.Int)
+		case schema.Float:
+			c.flts = append(c.flts, f.v.Float)
+		case schema.Bool:
+			c.bools = append(c.bools, f.v.Bool)
+		default:
+			c.strs = append(c.strs, b.store(f.bytes))
 		}
 	}
-	if row == 0 || micros < pw.bmin {
-		pw.bmin = micros
+	if row == 0 || micros < b.min {
+		b.min = micros
 	}
-	if row == 0 || micros > pw.bmax {
-		pw.bmax = micros
+	if row == 0 || micros > b.max {
+		b.max = micros
 	}
-	pw.batch++
-	if pw.batch >= batchRows || pw.batch >= pw.r.o.Parquet.RowGroupRows {
+	b.rows++
+	if b.rows >= batchRows || b.rows >= pw.r.o.Parquet.RowGroupRows {
 		return pw.flush()
 	}
 	return nil
 }
 
-// flush completes the batch's trailing nulls and hands it to the encoder.
+// flush hands the batch to the encoder and takes a free one.
 func (pw *partWriter) flush() error {
-	if pw.batch == 0 {
+	if pw.stopped {
+		return pw.stopErr
+	}
+	b := pw.cur
+	if b.rows == 0 {
 		return nil
 	}
-	for c, l := range pw.last {
-		if gap := pw.batch - l - 1; gap > 0 {
-			pw.rb.Field(c).AppendNulls(gap)
-		}
-		pw.last[c] = -1
+	b.pad()
+	pw.batches <- b
+	pw.cur = <-pw.free
+	pw.cur.reset()
+	if pw.encFail.Load() {
+		return pw.stop()
 	}
-	rec := pw.rb.NewRecordBatch()
-	pw.batch = 0
-	select {
-	case pw.batches <- batch{rec: rec, min: pw.bmin, max: pw.bmax}:
-		return nil
-	case err := <-pw.errc:
-		rec.Release()
-		pw.failed = err
-		return err
+	return nil
+}
+
+// stop ends the encoder and returns its error.
+func (pw *partWriter) stop() error {
+	if !pw.stopped {
+		pw.stopped = true
+		close(pw.batches)
+		pw.stopErr = <-pw.errc
 	}
+	return pw.stopErr
 }
 
 // encode runs on its own goroutine: it writes batches into buffered row
 // groups, rolls the file at the target size, and finishes the last file.
-func (pw *partWriter) encode(batches <-chan batch) {
+// After a failure it only hands batches back.
+func (pw *partWriter) encode() {
 	var err error
-	for b := range batches {
+	for b := range pw.batches {
 		if err == nil {
-			err = pw.write(b)
+			if err = pw.write(b); err != nil {
+				pw.encFail.Store(true)
+			}
 		}
-		b.rec.Release()
+		pw.free <- b
 	}
 	if err == nil {
 		err = pw.closeFile()
@@ -261,7 +363,7 @@ func (pw *partWriter) encode(batches <-chan batch) {
 	pw.errc <- err
 }
 
-func (pw *partWriter) write(b batch) error {
+func (pw *partWriter) write(b *batch) error {
 	if pw.fw == nil {
 		if err := pw.openFile(); err != nil {
 			return err
@@ -269,12 +371,75 @@ func (pw *partWriter) write(b batch) error {
 		pw.minTime, pw.maxTime = b.min, b.max
 	}
 	pw.minTime, pw.maxTime = min(pw.minTime, b.min), max(pw.maxTime, b.max)
-	if err := pw.fw.WriteBuffered(b.rec); err != nil {
-		return fmt.Errorf("encode parquet: %w", err)
+	clear(pw.vpos)
+	maxRG := pw.props.MaxRowGroupLength()
+	for lo := 0; lo < b.rows; {
+		if pw.rg == nil {
+			rg, err := pw.fw.AppendBufferedRowGroupChecked()
+			if err != nil {
+				return fmt.Errorf("encode parquet: %w", err)
+			}
+			pw.rg, pw.rgRows = rg, 0
+		}
+		hi := lo + int(min(int64(b.rows-lo), maxRG-pw.rgRows))
+		if err := pw.writeRows(b, lo, hi); err != nil {
+			return fmt.Errorf("encode parquet: %w", err)
+		}
+		pw.rgRows += int64(hi - lo)
+		lo = hi
+		if pw.rgRows >= maxRG {
+			if err := pw.rg.Close(); err != nil {
+				return fmt.Errorf("encode parquet: %w", err)
+			}
+			pw.rg = nil
+		}
 	}
-	pw.rows += b.rec.NumRows()
-	if pw.hw.n+pw.fw.RowGroupTotalCompressedBytes() >= pw.r.o.Parquet.TargetFileBytes {
+	pw.rows += int64(b.rows)
+	var buffered int64
+	if pw.rg != nil {
+		buffered = pw.rg.TotalCompressedBytes()
+	}
+	if pw.hw.n+buffered >= pw.r.o.Parquet.TargetFileBytes {
 		return pw.closeFile()
+	}
+	return nil
+}
+
+// writeRows writes rows [lo, hi) of the batch into the current row group.
+func (pw *partWriter) writeRows(b *batch, lo, hi int) error {
+	whole := lo == 0 && hi == b.rows
+	for c := range b.cols {
+		col := &b.cols[c]
+		def := col.def[lo:hi]
+		v := pw.vpos[c]
+		n := 0
+		if whole {
+			n = len(col.strs) + len(col.ints) + len(col.flts) + len(col.bools)
+		} else {
+			for _, d := range def {
+				n += int(d)
+			}
+		}
+		pw.vpos[c] += n
+		cw, err := pw.rg.Column(c)
+		if err != nil {
+			return err
+		}
+		switch w := cw.(type) {
+		case *file.ByteArrayColumnChunkWriter:
+			_, err = w.WriteBatch(col.strs[v:v+n], def, nil)
+		case *file.Int64ColumnChunkWriter:
+			_, err = w.WriteBatch(col.ints[v:v+n], def, nil)
+		case *file.Float64ColumnChunkWriter:
+			_, err = w.WriteBatch(col.flts[v:v+n], def, nil)
+		case *file.BooleanColumnChunkWriter:
+			_, err = w.WriteBatch(col.bools[v:v+n], def, nil)
+		default:
+			err = fmt.Errorf("column %d: unexpected column writer %T", c, cw)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -287,15 +452,17 @@ func (pw *partWriter) openFile() error {
 	}
 	pw.file = f
 	pw.hw = &hashingWriter{w: f, h: sha256.New()}
-	fw, err := pqarrow.NewFileWriter(pw.schema, pw.hw, pw.props, pqarrow.NewArrowWriterProperties())
+	kv := metadata.NewKeyValueMetadata()
+	for _, m := range pw.meta {
+		if err := kv.Append(m[0], m[1]); err != nil {
+			f.Close()
+			return fmt.Errorf("parquet metadata: %w", err)
+		}
+	}
+	fw, err := file.NewParquetWriterWithError(pw.hw, pw.schema.Root(), file.WithWriterProps(pw.props), file.WithWriteMetadata(kv))
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("start parquet file: %w", err)
-	}
-	for _, kv := range pw.meta {
-		if err := fw.AppendKeyValueMetadata(kv[0], kv[1]); err != nil {
-			return fmt.Errorf("parquet metadata: %w", err)
-		}
 	}
 	pw.fw = fw
 	return nil
@@ -305,6 +472,7 @@ func (pw *partWriter) closeFile() error {
 	if pw.fw == nil {
 		return nil
 	}
+	pw.rg = nil // Close closes the open row group
 	if err := pw.fw.Close(); err != nil {
 		pw.file.Close()
 		return fmt.Errorf("finish parquet file: %w", err)
@@ -327,42 +495,39 @@ func (pw *partWriter) closeFile() error {
 	return pw.done(lf)
 }
 
-// finish flushes what is buffered, waits for the encoder, and returns its
+// finish flushes what is gathered, waits for the encoder, and returns its
 // error.
 func (pw *partWriter) finish() error {
-	if pw.failed != nil {
-		return pw.failed
+	if pw.stopped {
+		if pw.stopErr == nil {
+			return errFinished
+		}
+		return pw.stopErr
 	}
 	if err := pw.flush(); err != nil {
 		return err
 	}
-	close(pw.batches)
-	pw.batches = nil
-	err := <-pw.errc
-	pw.failed = err
-	if err == nil {
-		pw.failed = errFinished
-	}
-	return err
+	return pw.stop()
 }
 
 var errFinished = errors.New("partition writer already finished")
 
-// release stops the encoder if finish was not reached and frees the
-// builders. The encoder's file, if any, is left for the work dir cleanup.
+// release stops the encoder if finish was not reached and returns the
+// batches to the run's pool. The encoder's file, if any, is left for the
+// work dir cleanup.
 func (pw *partWriter) release() {
-	if pw.batches != nil {
-		close(pw.batches)
-		if pw.failed == nil {
-			<-pw.errc
-		}
-		pw.batches = nil
-	}
+	pw.stop()
 	if pw.fw != nil {
 		pw.fw.Close()
 		pw.file.Close()
 	}
-	pw.rb.Release()
+	if pw.cur != nil {
+		pw.r.batches.put(pw.cur)
+		pw.cur = nil
+		for range batchesInFlight - 1 {
+			pw.r.batches.put(<-pw.free)
+		}
+	}
 }
 
 func (r *run) writerProps() (*parquet.WriterProperties, error) {
@@ -376,6 +541,14 @@ func (r *run) writerProps() (*parquet.WriterProperties, error) {
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(int64(r.o.Parquet.RowGroupRows)),
 		parquet.WithCreatedBy("auditexport " + r.o.ToolVersion),
+	}
+	// The event ID and the event time are (nearly) unique per row: a
+	// dictionary would only fill up, be written, and fall back to plain
+	// encoding in every row group, at the cost of hashing every value.
+	for _, id := range []string{r.o.IDColumn, r.o.TimeColumn} {
+		if _, ok := r.cols.index[id]; ok {
+			opts = append(opts, parquet.WithDictionaryFor(r.columnName(id), false))
+		}
 	}
 	if r.o.Parquet.CompressionLevel != 0 {
 		opts = append(opts, parquet.WithCompressionLevel(r.o.Parquet.CompressionLevel))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/auditexport/auditexport/exporter/archive"
@@ -33,6 +34,8 @@ type run struct {
 	staged     []archive.File
 	stagedKeys []archive.KeyFile
 	phased     map[string]bool
+	phaseMu    sync.Mutex
+	batches    batchPool // column batches reused by the partition writers
 }
 
 // Run performs one export: bring the archive to a consistent state (finish
@@ -85,6 +88,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 // phase reports reaching a phase point, once per run.
 func (r *run) phase(p string) {
+	r.phaseMu.Lock()
+	defer r.phaseMu.Unlock()
 	if r.o.Phase != nil && !r.phased[p] {
 		r.phased[p] = true
 		r.o.Phase(p)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/sinks"
@@ -24,16 +25,24 @@ import (
 // noCategory counts events whose category cell is empty.
 const noCategory = "(none)"
 
-// partResult is what writing one partition produced.
+// partResult is what writing one partition produced: its counts and the
+// objects it staged. Partitions are written concurrently, each into its
+// own partResult; writePartitions merges them in partition order.
 type partResult struct {
-	stats PartitionStats
+	stats      PartitionStats
+	staged     []archive.File
+	keys       *archive.KeyFile
+	bytes      int64
+	categories map[string]int64
+	unknown    map[string]int64
 }
 
 // writePartitions reads each partition's spill back, drops events whose key
 // it has seen in this run or finds committed in the archive, and encodes the
 // rest as Parquet files staged in the destination with a key file per
 // partition. In a dry run it only counts. It can run again after a lost
-// commit race: it starts from the spills each time.
+// commit race: it starts from the spills each time. Up to Options.Workers
+// partitions are written at once; the result does not depend on it.
 func (r *run) writePartitions(ctx context.Context) error {
 	r.resetWriteCounts()
 	sc := r.outputSchema()
@@ -46,22 +55,49 @@ func (r *run) writePartitions(ctx context.Context) error {
 		return err
 	}
 	catCol, hasCat := r.cols.index[r.o.CategoryColumn]
-	for _, part := range r.spills.partitions() {
-		if err := ctx.Err(); err != nil {
-			return err
+	parts := r.spills.partitions()
+	results := make([]*partResult, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.o.Workers)
+	for i, part := range parts {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			res := &partResult{stats: PartitionStats{Partition: part}, categories: map[string]int64{}, unknown: map[string]int64{}}
+			results[i] = res
+			if err := r.writePartition(gctx, part, res, sc, props, meta, catCol, hasCat); err != nil {
+				return err
+			}
+			r.log.Info("partition", "partition", part, "rows", res.stats.Rows, "duplicate", res.stats.Duplicate,
+				"already_archived", res.stats.Archived, "files", res.stats.Files)
+			return nil
+		})
+	}
+	err = g.Wait()
+	// Merge even after a failure: what a failed attempt staged is known, so
+	// it can be removed.
+	for _, res := range results {
+		if res == nil {
+			continue
 		}
-		res, err := r.writePartition(ctx, part, sc, props, meta, catCol, hasCat)
-		if err != nil {
-			return err
+		r.staged = append(r.staged, res.staged...)
+		if res.keys != nil {
+			r.stagedKeys = append(r.stagedKeys, *res.keys)
+		}
+		r.sum.BytesWritten += res.bytes
+		for c, n := range res.categories {
+			r.sum.Categories[c] += n
+		}
+		for c, n := range res.unknown {
+			r.sum.UnknownCategories[c] += n
 		}
 		r.sum.RowsDuplicate += res.stats.Duplicate
 		r.sum.RowsArchived += res.stats.Archived
 		r.sum.RowsWritten += res.stats.Rows
 		r.sum.Partitions = append(r.sum.Partitions, res.stats)
-		r.log.Info("partition", "partition", part, "rows", res.stats.Rows, "duplicate", res.stats.Duplicate,
-			"already_archived", res.stats.Archived, "files", res.stats.Files)
 	}
-	return nil
+	return err
 }
 
 func (r *run) resetWriteCounts() {
@@ -72,17 +108,21 @@ func (r *run) resetWriteCounts() {
 	r.staged, r.stagedKeys = nil, nil
 }
 
-// maxSetKeys bounds the event keys one partition's dedup holds in memory.
+// maxSetKeys bounds the event keys the dedup of all partitions being
+// written at once holds in memory; each of Options.Workers gets its share.
 // A bigger partition is split by key prefix into 2^k buckets, processed one
 // at a time, so a day of tens of millions of events stays in bounded memory.
 // A variable so tests can make it small.
 var maxSetKeys int64 = 1 << 21
 
-// bucketsFor returns the number of key buckets for a partition of n rows: a
-// power of two, at most 256 (one per value of the key's first byte).
-func bucketsFor(n int64) int {
+// bucketsFor returns the number of key buckets for a partition of n rows
+// written by one of workers: a power of two, at most maxOpenSpills so that
+// splitting the partition keeps every bucket's file open (past that, a
+// day of more than maxOpenSpills times the budget holds bigger key sets).
+func bucketsFor(n int64, workers int) int {
+	budget := max(maxSetKeys/int64(max(workers, 1)), 1)
 	b := 1
-	for int64(b)*maxSetKeys < n && b < 256 {
+	for int64(b)*budget < n && b < maxOpenSpills {
 		b *= 2
 	}
 	return b
@@ -97,35 +137,38 @@ func bucketOf(k eventKey, n int) int {
 	return int(k[0]) * n / 256
 }
 
-func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, catCol int, hasCat bool) (partResult, error) {
-	res := partResult{stats: PartitionStats{Partition: part}}
+func (r *run) writePartition(ctx context.Context, part string, res *partResult, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, catCol int, hasCat bool) error {
 	var pw *partWriter
 	var kw *keyWriter
 	if !r.o.DryRun {
 		dir, err := os.MkdirTemp(r.work, "parquet-")
 		if err != nil {
-			return res, fmt.Errorf("work_dir: %w", err)
+			return fmt.Errorf("work_dir: %w", err)
 		}
 		defer os.RemoveAll(dir)
 		if kw, err = newKeyWriter(filepath.Join(dir, "keys")); err != nil {
-			return res, err
+			return err
 		}
 		defer kw.close()
-		pw = r.newPartWriter(dir, sc, props, meta, func(lf localFile) error {
+		pw, err = r.newPartWriter(dir, sc, props, meta, func(lf localFile) error {
 			st, err := r.stage(ctx, part, lf)
 			if err != nil {
 				return err
 			}
-			r.staged = append(r.staged, st)
+			res.staged = append(res.staged, st)
+			res.bytes += lf.bytes
 			res.stats.Files++
 			return os.Remove(lf.path)
 		})
+		if err != nil {
+			return err
+		}
 		defer pw.release()
 	}
-	buckets := bucketsFor(r.spills.parts[part].rows)
+	buckets := bucketsFor(r.spills.parts[part].rows, r.o.Workers)
 	src, names, err := r.bucketSpills(part, buckets)
 	if err != nil {
-		return res, err
+		return err
 	}
 	var dec []decodedField
 	for b, name := range names {
@@ -139,12 +182,12 @@ func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema,
 				seen[k] = true
 			}
 		}); err != nil {
-			return res, err
+			return err
 		}
 		var written []archive.Key
 		sr, err := src.reader(name)
 		if err != nil {
-			return res, err
+			return err
 		}
 		for {
 			body, err := sr.next()
@@ -153,12 +196,12 @@ func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema,
 			}
 			if err != nil {
 				sr.close()
-				return res, fmt.Errorf("read spill of %s: %w", part, err)
+				return fmt.Errorf("read spill of %s: %w", part, err)
 			}
 			key, micros, fields, err := decodeRow(body, r.cols.types, dec)
 			if err != nil {
 				sr.close()
-				return res, fmt.Errorf("read spill of %s: %w", part, err)
+				return fmt.Errorf("read spill of %s: %w", part, err)
 			}
 			dec = fields
 			if committed, dup := seen[key]; dup {
@@ -175,12 +218,12 @@ func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema,
 			}
 			res.stats.Rows++
 			if hasCat {
-				r.countCategory(fields, catCol)
+				r.countCategory(res, fields, catCol)
 			}
 			if pw != nil {
 				if err := pw.add(micros, fields); err != nil {
 					sr.close()
-					return res, err
+					return err
 				}
 			}
 		}
@@ -190,24 +233,26 @@ func (r *run) writePartition(ctx context.Context, part string, sc *arrow.Schema,
 		if kw != nil {
 			sortKeys(written)
 			if err := kw.write(written); err != nil {
-				return res, err
+				return err
 			}
 		}
 	}
 	if pw != nil {
 		if err := pw.finish(); err != nil {
-			return res, err
+			return err
 		}
 		if kw.count > 0 {
-			if err := r.stageKeys(ctx, part, kw); err != nil {
-				return res, err
+			kf, err := r.stageKeys(ctx, part, kw)
+			if err != nil {
+				return err
 			}
+			res.keys = &kf
 		}
 		if res.stats.Files > 0 {
 			r.phase(PhaseStage)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // keyWriter writes a partition's key file locally, bucket by bucket.
@@ -310,7 +355,7 @@ func sortKeys(ks []archive.Key) {
 	slices.SortFunc(ks, func(a, b archive.Key) int { return bytes.Compare(a[:], b[:]) })
 }
 
-func (r *run) countCategory(fields []decodedField, catCol int) {
+func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) {
 	v := ""
 	for _, f := range fields {
 		if f.col == catCol {
@@ -319,12 +364,12 @@ func (r *run) countCategory(fields []decodedField, catCol int) {
 		}
 	}
 	if v == "" {
-		r.sum.Categories[noCategory]++
+		res.categories[noCategory]++
 		return
 	}
-	r.sum.Categories[v]++
+	res.categories[v]++
 	if _, ok := r.o.Catalog.Category(v); !ok {
-		r.sum.UnknownCategories[v]++
+		res.unknown[v]++
 	}
 }
 
@@ -345,7 +390,6 @@ func (r *run) stage(ctx context.Context, part string, lf localFile) (archive.Fil
 	if w.SHA256 != lf.sha256 || w.Size != lf.bytes {
 		return archive.File{}, fmt.Errorf("upload %s: stored %d bytes sha256 %s, encoded %d bytes sha256 %s", key, w.Size, w.SHA256, lf.bytes, lf.sha256)
 	}
-	r.sum.BytesWritten += lf.bytes
 	r.log.Debug("staged file", "key", key, "rows", lf.rows, "bytes", lf.bytes)
 	return archive.File{
 		Key: final, Partition: part, Rows: lf.rows, Bytes: lf.bytes, SHA256: lf.sha256,
@@ -354,21 +398,20 @@ func (r *run) stage(ctx context.Context, part string, lf localFile) (archive.Fil
 }
 
 // stageKeys uploads the key file of the rows this run writes to a partition.
-func (r *run) stageKeys(ctx context.Context, part string, kw *keyWriter) error {
+func (r *run) stageKeys(ctx context.Context, part string, kw *keyWriter) (archive.KeyFile, error) {
 	path, err := kw.finish()
 	if err != nil {
-		return err
+		return archive.KeyFile{}, err
 	}
 	final := archive.KeysDir(part) + r.o.RunID + ".keys"
 	staging := r.stagingDir() + final
 	w, err := r.o.Dest.PutFile(ctx, staging, path, sinks.PutOptions{IfNotExist: true, ContentType: "application/octet-stream"})
 	if err != nil {
-		return err
+		return archive.KeyFile{}, err
 	}
-	r.stagedKeys = append(r.stagedKeys, archive.KeyFile{
+	return archive.KeyFile{
 		Key: final, Partition: part, Count: kw.count, Bytes: w.Size, SHA256: w.SHA256, Staging: staging,
-	})
-	return nil
+	}, nil
 }
 
 // removeStaged deletes the objects this attempt staged, best effort: what

@@ -141,6 +141,7 @@ func newExportJob(ctx context.Context, lc *loadedConfig, log *slog.Logger, dryRu
 	if err != nil {
 		return nil, err
 	}
+	applyMemoryLimit(c, log)
 	srcZone, _ := time.LoadLocation(c.Source.TimeZone)
 	partZone, _ := time.LoadLocation(c.Partitioning.TimeZone)
 	j := &exportJob{}
@@ -165,6 +166,7 @@ func newExportJob(ctx context.Context, lc *loadedConfig, log *slog.Logger, dryRu
 		Parquet:       c.exporterParquet(),
 		Rejects:       exporter.RejectOptions{MaxRows: c.Rejects.MaxRows, MaxFraction: c.Rejects.MaxFraction},
 		WorkDir:       c.Run.WorkDir,
+		Workers:       c.Run.Workers,
 		Lookback:      c.Run.Lookback,
 		StagingGrace:  c.Run.StagingGrace,
 		Phase:         crashPhase(),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
+	gzip "github.com/klauspost/pgzip"
 )
 
 // readError explains a failure that stops reading an input: a truncated or

@@ -102,7 +102,9 @@ wait_ready() {
 		if port_open "$host" "$port" && { (($# == 0)) || "$@" >/dev/null 2>&1; }; then
 			return 0
 		fi
-		if ! server_pid >/dev/null; then
+		# The launched pid, alive: until its exec it is still a shell, whose
+		# command line server_pid would not recognise.
+		if ! kill -0 "$(cat "$(pid_file)" 2>/dev/null)" 2>/dev/null; then
 			log_tail
 			die "the server exited while starting (port $host:$port)"
 		fi
