@@ -21,6 +21,11 @@ package sinks
 // local Linux one, NFS); where Link is refused, the put fails with that error
 // rather than falling back to the racy check.
 //
+// Vanishing files. fileblob's walk stats every entry it reads; a file that
+// is renamed or removed in between (another writer's temp file, staging
+// being cleaned up) fails the whole listing with NotFound. List walks again,
+// up to localListWalks times, before it reports that.
+//
 // Order. fileblob walks directories, so "a/b" comes out before "a.txt" though
 // '.' < '/'; its page tokens then skip or repeat keys. List on file:// reads
 // the listing in one page (grown until it holds everything) and sorts it.
@@ -38,16 +43,26 @@ import (
 	"regexp"
 
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 var localTempRE = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
+
+// localListWalks bounds the walks of one listing whose files keep vanishing.
+const localListWalks = 20
 
 func (b *Bucket) listLocal(ctx context.Context, prefix string, fn func(Object) error) error {
 	objs, err := retry(ctx, b, "list", prefix, false, func() ([]Object, error) {
 		// One page holding the whole listing: start at 64Ki objects and
 		// rewalk 16 times bigger while fileblob says there is more.
+		walks := 0
 		for size := 1 << 16; ; size <<= 4 {
 			page, next, err := b.b.ListPage(ctx, blob.FirstPageToken, size, &blob.ListOptions{Prefix: prefix})
+			if gcerrors.Code(err) == gcerrors.NotFound && walks < localListWalks {
+				walks++
+				size >>= 4 // the same size again
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -96,3 +96,44 @@ func TestLocalCreateDir(t *testing.T) {
 		t.Errorf("CreateDir did not create %s: %v", dir, err)
 	}
 }
+
+// Another process's temp files come and go while a run lists the same
+// directory (two runs publishing into one archive): a listing never fails
+// because a file vanished between the directory read and its stat.
+func TestLocalListWhileFilesVanish(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, "file://"+dir, sinks.OpenOptions{})
+	ctx := context.Background()
+	for i := range 50 {
+		if _, err := b.PutBytes(ctx, fmt.Sprintf("p/%03d", i), []byte("x"), sinks.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tmp := filepath.Join(dir, "p", fmt.Sprintf("%03d.%x%x.tmp", i%50, w, i))
+				if err := os.WriteFile(tmp, nil, 0o644); err == nil {
+					os.Remove(tmp)
+				}
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for range 300 {
+		n := 0
+		if err := b.List(ctx, "p/", func(sinks.Object) error { n++; return nil }); err != nil {
+			t.Fatalf("List while temp files come and go: %v", err)
+		}
+		if n != 50 {
+			t.Fatalf("List = %d objects, want 50", n)
+		}
+	}
+}
