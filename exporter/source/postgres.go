@@ -1,15 +1,18 @@
 package source
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Defaults for PostgresConfig.
@@ -100,7 +103,7 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 		endpoint:  postgresEndpoint(conf),
 		fetchRows: cfg.FetchRows,
 	}
-	conn, err := p.connect(ctx)
+	conn, err := p.connect(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +159,16 @@ func (p *Postgres) checkOpen() error {
 func (p *Postgres) inputKey() string { return "table:" + p.table.String() }
 
 // connect dials one connection; the error names the setting and the server, without the password.
-func (p *Postgres) connect(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, p.conf.Copy())
+// connect opens a connection; readBuffer, when not 0, sizes the buffer of
+// its socket reads (pgx's default is 8 KiB).
+func (p *Postgres) connect(ctx context.Context, readBuffer int) (*pgx.Conn, error) {
+	conf := p.conf.Copy()
+	if readBuffer > 0 {
+		conf.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+			return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBuffer), w)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, conf)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres (source.postgres.dsn) at %s: %w", p.endpoint, p.redact.err(err))
 	}

@@ -171,6 +171,8 @@ func readRecords(t *testing.T, src source.Source, w source.Window) []source.Reco
 				r.Close()
 				t.Fatalf("Next(%q) after %d records: %v", in.Key, len(out), err)
 			}
+			// A reader may reuse a record's fields for its next record.
+			rec.Fields = slices.Clone(rec.Fields)
 			out = append(out, rec)
 		}
 		if err := r.Close(); err != nil {
