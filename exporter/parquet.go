@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,6 +196,53 @@ func (b *batch) reset() {
 		c.def, c.strs, c.ints, c.flts, c.bools = c.def[:0], c.strs[:0], c.ints[:0], c.flts[:0], c.bools[:0]
 	}
 	b.rows = 0
+}
+
+// plainColumns remembers the columns whose dictionary overflowed (the
+// writer fell back to plain encoding) in a row group of this run: the
+// partitions written after that encode them plain from the start rather
+// than hash every value into a dictionary that is dropped. The zero value
+// is ready.
+type plainColumns struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+func (pc *plainColumns) add(path string) bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.paths[path] {
+		return false
+	}
+	if pc.paths == nil {
+		pc.paths = map[string]bool{}
+	}
+	pc.paths[path] = true
+	return true
+}
+
+func (pc *plainColumns) list() []string {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return slices.Sorted(maps.Keys(pc.paths))
+}
+
+// noteFallbacks records the columns of the open row group whose
+// dictionary encoder has fallen back to plain encoding.
+func (pw *partWriter) noteFallbacks() {
+	for c := range pw.rg.NumColumns() {
+		cw, err := pw.rg.Column(c)
+		if err != nil {
+			continue
+		}
+		path := cw.Descr().ColumnPath()
+		if !pw.props.DictionaryEnabledPath(path) || cw.CurrentEncoder().Encoding() != parquet.Encodings.Plain {
+			continue
+		}
+		if pw.r.plainCols.add(path.String()) {
+			pw.r.log.Debug("dictionary overflowed: later partitions encode the column plain", "column", path.String())
+		}
+	}
 }
 
 // batchPool keeps batches, with their buffers grown to size, from one
@@ -388,6 +437,7 @@ func (pw *partWriter) write(b *batch) error {
 		pw.rgRows += int64(hi - lo)
 		lo = hi
 		if pw.rgRows >= maxRG {
+			pw.noteFallbacks()
 			if err := pw.rg.Close(); err != nil {
 				return fmt.Errorf("encode parquet: %w", err)
 			}
@@ -472,7 +522,10 @@ func (pw *partWriter) closeFile() error {
 	if pw.fw == nil {
 		return nil
 	}
-	pw.rg = nil // Close closes the open row group
+	if pw.rg != nil {
+		pw.noteFallbacks()
+		pw.rg = nil // fw.Close closes it
+	}
 	if err := pw.fw.Close(); err != nil {
 		pw.file.Close()
 		return fmt.Errorf("finish parquet file: %w", err)
@@ -545,10 +598,15 @@ func (r *run) writerProps() (*parquet.WriterProperties, error) {
 	// The event ID and the event time are (nearly) unique per row: a
 	// dictionary would only fill up, be written, and fall back to plain
 	// encoding in every row group, at the cost of hashing every value.
+	// The same goes for the columns whose dictionary overflowed in an
+	// earlier partition of the run.
 	for _, id := range []string{r.o.IDColumn, r.o.TimeColumn} {
 		if _, ok := r.cols.index[id]; ok {
 			opts = append(opts, parquet.WithDictionaryFor(r.columnName(id), false))
 		}
+	}
+	for _, path := range r.plainCols.list() {
+		opts = append(opts, parquet.WithDictionaryFor(path, false))
 	}
 	if r.o.Parquet.CompressionLevel != 0 {
 		opts = append(opts, parquet.WithCompressionLevel(r.o.Parquet.CompressionLevel))

@@ -37,17 +37,17 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var rowErr *source.RowError
-		if errors.As(err, &rowErr) {
+		if err != nil {
+			rowErr, ok := errors.AsType[*source.RowError](err)
+			if !ok {
+				return err
+			}
 			prog.Rows++
 			prog.Rejected++
 			if err := r.reject(Reject{Source: in.Key, Line: rowErr.Line, Reason: rowErr.Reason, Fields: rowErr.Raw}); err != nil {
 				return err
 			}
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		prog.Rows++
 		if r.o.Progress != nil && prog.Rows%ProgressEvery == 0 {
@@ -98,7 +98,7 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 		if p.catF >= 0 {
 			cat = vals[p.catF].Str
 		}
-		part := partitionPath(t, r.o.PartitionZone, r.o.ByCategory, cat)
+		part := r.parts.path(tv.Int, cat)
 		key := r.keys.key(p, vals)
 		r.rowBuf = encodeRow(r.rowBuf[:0], key, tv.Int, fields, r.cols.types)
 		if err := r.spills.add(part, r.rowBuf); err != nil {

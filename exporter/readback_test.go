@@ -22,6 +22,8 @@ type parquetFile struct {
 	meta   map[string]string
 	schema []format.SchemaElement
 	groups int
+	// dictionary marks the columns with a dictionary page in some row group.
+	dictionary map[string]bool
 }
 
 // readArchive reads every Parquet file under the bucket, keyed by object key.
@@ -55,7 +57,14 @@ func readParquet(key string, data []byte) (*parquetFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	pf := &parquetFile{key: key, meta: map[string]string{}, schema: f.Metadata().Schema, groups: len(f.RowGroups())}
+	pf := &parquetFile{key: key, meta: map[string]string{}, schema: f.Metadata().Schema, groups: len(f.RowGroups()), dictionary: map[string]bool{}}
+	for _, rg := range f.Metadata().RowGroups {
+		for _, cc := range rg.Columns {
+			if cc.MetaData.DictionaryPageOffset != 0 {
+				pf.dictionary[strings.Join(cc.MetaData.PathInSchema, ".")] = true
+			}
+		}
+	}
 	for _, kv := range f.Metadata().KeyValueMetadata {
 		pf.meta[kv.Key] = kv.Value
 	}

@@ -25,6 +25,7 @@ type run struct {
 	spills     *spills
 	rej        *rejects
 	keys       *keyer
+	parts      *partitioner
 	rowBuf     []byte
 	sum        *Summary
 	warned     map[string]bool
@@ -35,7 +36,8 @@ type run struct {
 	stagedKeys []archive.KeyFile
 	phased     map[string]bool
 	phaseMu    sync.Mutex
-	batches    batchPool // column batches reused by the partition writers
+	batches    batchPool    // column batches reused by the partition writers
+	plainCols  plainColumns // columns written without a dictionary from now on
 }
 
 // Run performs one export: bring the archive to a consistent state (finish
@@ -76,6 +78,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		spills: newSpills(work),
 		rej:    newRejects(filepath.Join(work, "rejects.jsonl")),
 		keys:   newKeyer(),
+		parts:  newPartitioner(o.PartitionZone, o.ByCategory),
 		sum:    sum,
 		warned: map[string]bool{},
 		phased: map[string]bool{},

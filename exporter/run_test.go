@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -430,5 +431,56 @@ func TestRunDryRun(t *testing.T) {
 	}
 	if ks := keys(t, r.dest); len(ks) != 0 {
 		t.Fatalf("dry run wrote %v", ks)
+	}
+}
+
+// A column whose dictionary overflows in one partition is written plain
+// from the start in the partitions after it, and its values still round
+// trip; a column with few values keeps its dictionary.
+func TestRunLearnsPlainColumns(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(hdr)
+	const perDay = 30000 // 30000 distinct 40-byte event types: more than the 1 MiB dictionary limit
+	for day := 23; day <= 24; day++ {
+		for i := range perDay {
+			fmt.Fprintf(&b, "2026-11-%d 10:%02d:%02d,e%d-%d,ACCESS_SIGMA,type-%034d\n", day, i/60%60, i%60, day, i, day*perDay+i)
+		}
+	}
+	r := exportFiles(t, map[string][]byte{"a.csv": []byte(b.String())}, func(o *Options) { o.Workers = 1 })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	dict := func(day, col string) bool {
+		t.Helper()
+		var found, has bool
+		for key, pf := range readArchive(t, r.dest) {
+			if !strings.HasPrefix(key, "event_date="+day+"/") {
+				continue
+			}
+			if len(pf.rows) != perDay {
+				t.Errorf("%s: %d rows, want %d", key, len(pf.rows), perDay)
+			}
+			seen := map[any]bool{}
+			for _, row := range pf.rows {
+				seen[row["EVENT_TYPE"]] = true
+			}
+			if len(seen) != perDay {
+				t.Errorf("%s: %d distinct event types, want %d", key, len(seen), perDay)
+			}
+			found, has = true, pf.dictionary[col]
+		}
+		if !found {
+			t.Fatalf("no file for %s", day)
+		}
+		return has
+	}
+	if !dict("2026-11-23", "EVENT_TYPE") {
+		t.Errorf("first partition: EVENT_TYPE has no dictionary page; want one (it overflows, then falls back)")
+	}
+	if dict("2026-11-24", "EVENT_TYPE") {
+		t.Errorf("second partition: EVENT_TYPE has a dictionary page; want it written plain after the overflow")
+	}
+	if !dict("2026-11-24", "EVENT_CATEGORY") {
+		t.Errorf("second partition: EVENT_CATEGORY lost its dictionary")
 	}
 }

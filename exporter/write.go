@@ -15,7 +15,7 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auditexport/auditexport/exporter/archive"
@@ -33,8 +33,13 @@ type partResult struct {
 	staged     []archive.File
 	keys       *archive.KeyFile
 	bytes      int64
-	categories map[string]int64
-	unknown    map[string]int64
+	categories map[string]*categoryCount
+}
+
+// categoryCount counts a partition's events of one category.
+type categoryCount struct {
+	n       int64
+	unknown bool // not a category of the catalog
 }
 
 // writePartitions reads each partition's spill back, drops events whose key
@@ -46,8 +51,8 @@ type partResult struct {
 func (r *run) writePartitions(ctx context.Context) error {
 	r.resetWriteCounts()
 	sc := r.outputSchema()
-	props, err := r.writerProps()
-	if err != nil {
+	// Checked here once; each partition takes its own (writerProps).
+	if _, err := r.writerProps(); err != nil {
 		return err
 	}
 	meta, err := r.fileMeta()
@@ -64,9 +69,9 @@ func (r *run) writePartitions(ctx context.Context) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			res := &partResult{stats: PartitionStats{Partition: part}, categories: map[string]int64{}, unknown: map[string]int64{}}
+			res := &partResult{stats: PartitionStats{Partition: part}, categories: map[string]*categoryCount{}}
 			results[i] = res
-			if err := r.writePartition(gctx, part, res, sc, props, meta, catCol, hasCat); err != nil {
+			if err := r.writePartition(gctx, part, res, sc, meta, catCol, hasCat); err != nil {
 				return err
 			}
 			r.log.Info("partition", "partition", part, "rows", res.stats.Rows, "duplicate", res.stats.Duplicate,
@@ -86,11 +91,11 @@ func (r *run) writePartitions(ctx context.Context) error {
 			r.stagedKeys = append(r.stagedKeys, *res.keys)
 		}
 		r.sum.BytesWritten += res.bytes
-		for c, n := range res.categories {
-			r.sum.Categories[c] += n
-		}
-		for c, n := range res.unknown {
-			r.sum.UnknownCategories[c] += n
+		for c, cc := range res.categories {
+			r.sum.Categories[c] += cc.n
+			if cc.unknown {
+				r.sum.UnknownCategories[c] += cc.n
+			}
 		}
 		r.sum.RowsDuplicate += res.stats.Duplicate
 		r.sum.RowsArchived += res.stats.Archived
@@ -137,7 +142,7 @@ func bucketOf(k eventKey, n int) int {
 	return int(k[0]) * n / 256
 }
 
-func (r *run) writePartition(ctx context.Context, part string, res *partResult, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, catCol int, hasCat bool) error {
+func (r *run) writePartition(ctx context.Context, part string, res *partResult, sc *arrow.Schema, meta [][2]string, catCol int, hasCat bool) error {
 	var pw *partWriter
 	var kw *keyWriter
 	if !r.o.DryRun {
@@ -150,6 +155,10 @@ func (r *run) writePartition(ctx context.Context, part string, res *partResult, 
 			return err
 		}
 		defer kw.close()
+		props, err := r.writerProps()
+		if err != nil {
+			return err
+		}
 		pw, err = r.newPartWriter(dir, sc, props, meta, func(lf localFile) error {
 			st, err := r.stage(ctx, part, lf)
 			if err != nil {
@@ -275,8 +284,8 @@ func newKeyWriter(path string) (*keyWriter, error) {
 }
 
 func (kw *keyWriter) write(keys []archive.Key) error {
-	for _, k := range keys {
-		if _, err := kw.w.Write(k[:]); err != nil {
+	for i := range keys {
+		if _, err := kw.w.Write(keys[i][:]); err != nil {
 			return fmt.Errorf("write key file (work_dir): %w", err)
 		}
 	}
@@ -355,22 +364,26 @@ func sortKeys(ks []archive.Key) {
 	slices.SortFunc(ks, func(a, b archive.Key) int { return bytes.Compare(a[:], b[:]) })
 }
 
+// countCategory counts the event's category; looking up a category met
+// before costs no allocation.
 func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) {
-	v := ""
+	var v []byte
 	for _, f := range fields {
 		if f.col == catCol {
-			v = string(f.bytes)
+			v = f.bytes
 			break
 		}
 	}
-	if v == "" {
-		res.categories[noCategory]++
+	if len(v) == 0 {
+		v = []byte(noCategory)
+	}
+	if cc, ok := res.categories[string(v)]; ok {
+		cc.n++
 		return
 	}
-	res.categories[v]++
-	if _, ok := r.o.Catalog.Category(v); !ok {
-		res.unknown[v]++
-	}
+	name := string(v)
+	_, known := r.o.Catalog.Category(name)
+	res.categories[name] = &categoryCount{n: 1, unknown: !known && name != noCategory}
 }
 
 // stagingDir is where this attempt of the run stages its objects.
