@@ -198,11 +198,11 @@ func (b *batch) reset() {
 	b.rows = 0
 }
 
-// plainColumns remembers the columns whose dictionary overflowed (the
-// writer fell back to plain encoding) in a row group of this run: the
-// partitions written after that encode them plain from the start rather
-// than hash every value into a dictionary that is dropped. The zero value
-// is ready.
+// plainColumns remembers the columns that a dictionary does not suit,
+// learnt from the row groups of this run: the partitions written after
+// that encode them plain from the start rather than hash every value into
+// a dictionary that is dropped (it overflowed) or that holds about every
+// value once (an ID). The zero value is ready.
 type plainColumns struct {
 	mu    sync.Mutex
 	paths map[string]bool
@@ -227,20 +227,39 @@ func (pc *plainColumns) list() []string {
 	return slices.Sorted(maps.Keys(pc.paths))
 }
 
-// noteFallbacks records the columns of the open row group whose
-// dictionary encoder has fallen back to plain encoding.
-func (pw *partWriter) noteFallbacks() {
+// A dictionary of a row group's column is judged useless once the column
+// has held at least uniqueMinValues values of which at least
+// uniqueFraction were distinct.
+const (
+	uniqueMinValues = 10000
+	uniqueFraction  = 0.9
+)
+
+// learnEncodings records, before the open row group closes, the columns
+// whose dictionary fell back to plain encoding or holds (nearly) every
+// value once.
+func (pw *partWriter) learnEncodings() {
 	for c := range pw.rg.NumColumns() {
 		cw, err := pw.rg.Column(c)
-		if err != nil {
-			continue
+		if err != nil || cw.Type() == parquet.Types.Boolean {
+			continue // booleans have no dictionary
 		}
 		path := cw.Descr().ColumnPath()
-		if !pw.props.DictionaryEnabledPath(path) || cw.CurrentEncoder().Encoding() != parquet.Encodings.Plain {
+		if !pw.props.DictionaryEnabledPath(path) {
 			continue
 		}
-		if pw.r.plainCols.add(path.String()) {
-			pw.r.log.Debug("dictionary overflowed: later partitions encode the column plain", "column", path.String())
+		why := ""
+		switch enc := cw.CurrentEncoder(); {
+		case enc.Encoding() == parquet.Encodings.Plain:
+			why = "dictionary overflowed"
+		default:
+			d, ok := enc.(interface{ NumEntries() int })
+			if n := pw.rgValues[c]; ok && n >= uniqueMinValues && float64(d.NumEntries()) >= uniqueFraction*float64(n) {
+				why = "values nearly all distinct"
+			}
+		}
+		if why != "" && pw.r.plainCols.add(path.String()) {
+			pw.r.log.Debug(why+": later partitions encode the column plain", "column", path.String())
 		}
 	}
 }
@@ -297,16 +316,17 @@ type partWriter struct {
 	stopErr error
 
 	// Encoder side, owned by the encoder goroutine.
-	seq     int
-	file    *os.File
-	hw      *hashingWriter
-	fw      *file.Writer
-	rg      file.BufferedRowGroupWriter
-	rgRows  int64
-	vpos    []int // per column: values of the current batch written so far
-	rows    int64
-	minTime int64
-	maxTime int64
+	seq      int
+	file     *os.File
+	hw       *hashingWriter
+	fw       *file.Writer
+	rg       file.BufferedRowGroupWriter
+	rgRows   int64
+	rgValues []int64 // per column: non-null values in the open row group
+	vpos     []int   // per column: values of the current batch written so far
+	rows     int64
+	minTime  int64
+	maxTime  int64
 }
 
 func (r *run) newPartWriter(dir string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, done func(localFile) error) (*partWriter, error) {
@@ -318,7 +338,7 @@ func (r *run) newPartWriter(dir string, sc *arrow.Schema, props *parquet.WriterP
 	pw := &partWriter{
 		r: r, dir: dir, schema: ps, props: props, meta: meta, types: r.cols.types, done: done,
 		batches: make(chan *batch, 1), free: make(chan *batch, batchesInFlight), errc: make(chan error, 1),
-		vpos: make([]int, n),
+		vpos: make([]int, n), rgValues: make([]int64, n),
 	}
 	pw.cur = r.batches.get(n)
 	for range batchesInFlight - 1 {
@@ -429,6 +449,7 @@ func (pw *partWriter) write(b *batch) error {
 				return fmt.Errorf("encode parquet: %w", err)
 			}
 			pw.rg, pw.rgRows = rg, 0
+			clear(pw.rgValues)
 		}
 		hi := lo + int(min(int64(b.rows-lo), maxRG-pw.rgRows))
 		if err := pw.writeRows(b, lo, hi); err != nil {
@@ -437,7 +458,7 @@ func (pw *partWriter) write(b *batch) error {
 		pw.rgRows += int64(hi - lo)
 		lo = hi
 		if pw.rgRows >= maxRG {
-			pw.noteFallbacks()
+			pw.learnEncodings()
 			if err := pw.rg.Close(); err != nil {
 				return fmt.Errorf("encode parquet: %w", err)
 			}
@@ -471,6 +492,7 @@ func (pw *partWriter) writeRows(b *batch, lo, hi int) error {
 			}
 		}
 		pw.vpos[c] += n
+		pw.rgValues[c] += int64(n)
 		cw, err := pw.rg.Column(c)
 		if err != nil {
 			return err
@@ -523,7 +545,7 @@ func (pw *partWriter) closeFile() error {
 		return nil
 	}
 	if pw.rg != nil {
-		pw.noteFallbacks()
+		pw.learnEncodings()
 		pw.rg = nil // fw.Close closes it
 	}
 	if err := pw.fw.Close(); err != nil {

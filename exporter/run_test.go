@@ -434,38 +434,46 @@ func TestRunDryRun(t *testing.T) {
 	}
 }
 
-// A column whose dictionary overflows in one partition is written plain
-// from the start in the partitions after it, and its values still round
-// trip; a column with few values keeps its dictionary.
+// A column whose dictionary overflows in one partition, or holds nearly
+// every value once, is written plain from the start in the partitions
+// after it, and its values still round trip; a column with few values
+// keeps its dictionary.
 func TestRunLearnsPlainColumns(t *testing.T) {
 	var b strings.Builder
-	b.WriteString(hdr)
-	const perDay = 30000 // 30000 distinct 40-byte event types: more than the 1 MiB dictionary limit
+	b.WriteString("Timestamp,Event Id,Event Category,Event Type,Request Id,User Email\n")
+	// Per day: 30000 distinct 40-byte event types (more than the 1 MiB
+	// dictionary limit), 30000 distinct short request IDs (a dictionary
+	// that fits but holds every value once), 50 user emails.
+	const perDay = 30000
 	for day := 23; day <= 24; day++ {
 		for i := range perDay {
-			fmt.Fprintf(&b, "2026-11-%d 10:%02d:%02d,e%d-%d,ACCESS_SIGMA,type-%034d\n", day, i/60%60, i%60, day, i, day*perDay+i)
+			fmt.Fprintf(&b, "2026-11-%d 10:%02d:%02d,e%d-%d,ACCESS_SIGMA,type-%034d,r%d,u%d@example.com\n",
+				day, i/60%60, i%60, day, i, day*perDay+i, day*perDay+i, i%50)
 		}
 	}
 	r := exportFiles(t, map[string][]byte{"a.csv": []byte(b.String())}, func(o *Options) { o.Workers = 1 })
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
+	files := readArchive(t, r.dest)
 	dict := func(day, col string) bool {
 		t.Helper()
 		var found, has bool
-		for key, pf := range readArchive(t, r.dest) {
+		for key, pf := range files {
 			if !strings.HasPrefix(key, "event_date="+day+"/") {
 				continue
 			}
 			if len(pf.rows) != perDay {
 				t.Errorf("%s: %d rows, want %d", key, len(pf.rows), perDay)
 			}
-			seen := map[any]bool{}
-			for _, row := range pf.rows {
-				seen[row["EVENT_TYPE"]] = true
-			}
-			if len(seen) != perDay {
-				t.Errorf("%s: %d distinct event types, want %d", key, len(seen), perDay)
+			for _, c := range []string{"EVENT_TYPE", "REQUEST_ID"} {
+				seen := map[any]bool{}
+				for _, row := range pf.rows {
+					seen[row[c]] = true
+				}
+				if len(seen) != perDay {
+					t.Errorf("%s: %d distinct %s, want %d", key, len(seen), c, perDay)
+				}
 			}
 			found, has = true, pf.dictionary[col]
 		}
@@ -474,13 +482,19 @@ func TestRunLearnsPlainColumns(t *testing.T) {
 		}
 		return has
 	}
-	if !dict("2026-11-23", "EVENT_TYPE") {
-		t.Errorf("first partition: EVENT_TYPE has no dictionary page; want one (it overflows, then falls back)")
-	}
-	if dict("2026-11-24", "EVENT_TYPE") {
-		t.Errorf("second partition: EVENT_TYPE has a dictionary page; want it written plain after the overflow")
-	}
-	if !dict("2026-11-24", "EVENT_CATEGORY") {
-		t.Errorf("second partition: EVENT_CATEGORY lost its dictionary")
+	for _, c := range []struct {
+		day, col string
+		want     bool
+	}{
+		{"2026-11-23", "EVENT_TYPE", true},  // overflows, then falls back
+		{"2026-11-23", "REQUEST_ID", true},  // fits
+		{"2026-11-24", "EVENT_TYPE", false}, // learnt
+		{"2026-11-24", "REQUEST_ID", false}, // learnt
+		{"2026-11-24", "USER_EMAIL", true},
+		{"2026-11-24", "EVENT_CATEGORY", true},
+	} {
+		if got := dict(c.day, c.col); got != c.want {
+			t.Errorf("%s %s: dictionary page %v, want %v", c.day, c.col, got, c.want)
+		}
 	}
 }
