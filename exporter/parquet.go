@@ -118,7 +118,7 @@ type localFile struct {
 // encoder (fewer when RowGroupRows is smaller, so files roll at the first
 // row group past the target size). Row groups (RowGroupRows) are assembled from several batches, so
 // memory is bounded by the batch, not the row group.
-const batchRows = 8192
+const batchRows = 4096
 
 // arenaChunk is the size of the blocks a batch copies string values into.
 const arenaChunk = 1 << 20
