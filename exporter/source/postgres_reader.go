@@ -28,7 +28,8 @@ const (
 	scanReadBuffer = 256 << 10
 )
 
-// Open reads the rows of the window, ordered by event time, in a read-only repeatable-read transaction on a
+// Open reads the rows of the window, in the order the server finds them (no sort: the server streams its scan
+// as psql's \copy would, and nothing downstream depends on row order), in a read-only repeatable-read transaction on a
 // connection of its own, through a server-side cursor that fetches FetchRows rows at a time. Rows whose
 // event time is NULL are returned with every window, so that the caller rejects them instead of losing them.
 func (p *Postgres) Open(ctx context.Context, in Input, w Window) (Reader, error) {
@@ -95,7 +96,7 @@ func (p *Postgres) startScan(ctx context.Context, conn *pgx.Conn, w Window) (*po
 }
 
 // scanQuery builds the SELECT of a window: every column (arrays as JSON, domains as their base type), the
-// bounds pushed down on the time column, ordered by it.
+// bounds pushed down on the time column.
 func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w Window) (string, []any) {
 	sel := make([]string, len(cols))
 	for i, c := range cols {
@@ -133,7 +134,7 @@ func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w Window) (string, []
 	if len(conds) > 0 {
 		q += " WHERE (" + strings.Join(conds, " AND ") + ") OR " + t + " IS NULL"
 	}
-	return q + " ORDER BY " + t, args
+	return q, args
 }
 
 // postgresReader streams the cursor of one scan: one FETCH at a time, each row rendered as it is read, so at
