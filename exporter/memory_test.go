@@ -212,7 +212,7 @@ func checkGenerated(t *testing.T, e localExport, truth generate.Truth) {
 // four times as many key buckets) adds at most 1.3 times the heap.
 //
 // Row groups are 2048 rows (parquet.row_group_rows): the buffered row group
-// is bounded by that setting, by design, and at the default (131072) both
+// is bounded by that setting, by design, and at the default (65536) both
 // runs would still be filling their first row group, so the smaller one
 // would look cheaper for a reason that is not a leak. The key budget is
 // 4096 (2048 per worker): 16 buckets a day for the small run, 64 for the

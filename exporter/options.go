@@ -89,7 +89,8 @@ type ParquetOptions struct {
 	Compression string
 	// CompressionLevel for zstd and gzip; 0 is the codec's default.
 	CompressionLevel int
-	// RowGroupRows is the number of rows per row group (and per batch).
+	// RowGroupRows is the number of rows per row group; each worker holds
+	// the pages and dictionaries of one row group until it is complete.
 	RowGroupRows int
 	// TargetFileBytes rolls a new file once a file reaches this size.
 	TargetFileBytes int64
@@ -128,7 +129,7 @@ func (o *Options) defaults() {
 		o.Parquet.Compression = "zstd"
 	}
 	if o.Parquet.RowGroupRows <= 0 {
-		o.Parquet.RowGroupRows = 128 * 1024
+		o.Parquet.RowGroupRows = 64 * 1024
 	}
 	if o.Parquet.TargetFileBytes <= 0 {
 		o.Parquet.TargetFileBytes = 256 << 20

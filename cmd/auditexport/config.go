@@ -113,7 +113,7 @@ type PartitioningConfig struct {
 type ParquetConfig struct {
 	Compression      string `yaml:"compression" help:"zstd, snappy, gzip, lz4_raw or none"`
 	CompressionLevel int    `yaml:"compression_level" help:"codec level for zstd (1-22) or gzip (1-9); 0 is the codec's default"`
-	RowGroupRows     int    `yaml:"row_group_rows" help:"rows per row group (and per in-memory batch)"`
+	RowGroupRows     int    `yaml:"row_group_rows" help:"rows per row group; each worker holds one row group's pages and dictionaries in memory until it is complete"`
 	TargetFileSize   string `yaml:"target_file_size" help:"roll a new file once one reaches this size (e.g. 256MiB)"`
 	LowerCaseColumns bool   `yaml:"lower_case_columns" help:"name columns event_type instead of EVENT_TYPE"`
 }
@@ -167,7 +167,7 @@ func defaultConfig() Config {
 		Partitioning: PartitioningConfig{TimeZone: "UTC"},
 		Parquet: ParquetConfig{
 			Compression:    "zstd",
-			RowGroupRows:   128 * 1024,
+			RowGroupRows:   64 * 1024,
 			TargetFileSize: "256MiB",
 		},
 		Rejects: RejectsConfig{MaxRows: -1, MaxFraction: 0.01},
