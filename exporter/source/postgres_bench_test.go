@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,17 +115,16 @@ func benchTable(b *testing.B, dsn string) (table string, rows int64) {
 		conn.Close(ctx)
 	})
 	ident := pgx.Identifier{schema, "audit_logs"}.Sanitize()
-	for _, s := range []struct {
-		sql  string
-		args []any
-	}{
-		{"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(), nil},
-		{"CREATE TABLE " + ident + benchTableColumns, nil},
-		{"INSERT INTO " + ident + benchTableRows, []any{day(0), rows}},
-		{"ANALYZE " + ident, nil},
-	} {
-		if _, err := conn.Exec(ctx, s.sql, s.args...); err != nil {
-			b.Fatalf("%.40s...: %v", s.sql, err)
+	stmts := []string{"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize()}
+	stmts = append(stmts, benchTableSQL(b, ident)...)
+	stmts = append(stmts, "ANALYZE "+ident)
+	for _, st := range stmts {
+		var args []any
+		if strings.Contains(st, "$2") {
+			args = []any{day(0), rows}
+		}
+		if _, err := conn.Exec(ctx, st, args...); err != nil {
+			b.Fatalf("%.40s...: %v", st, err)
 		}
 	}
 	return schema + ".audit_logs", rows
@@ -140,36 +140,26 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// The table of bench/run.sh (pg_load_sql); $1 is the first day, $2 the number of rows.
-const benchTableColumns = ` (
-  "TIMESTAMP" timestamptz NOT NULL, "EVENT_ID" text NOT NULL, "EVENT_CATEGORY" text, "EVENT_TYPE" text,
-  "EVENT_STATUS" text, "ORGANIZATION_ID" text, "USER_ID" text, "USER_EMAIL" text, "OBJECT_ID" text,
-  "OBJECT_NAME" text, "OBJECT_TYPE" text, "REQUEST_ID" text, "IP_ADDRESS" text, "USER_AGENT" text,
-  "SESSION_ID" text, "QUERY_ID" text, "QUERY_DURATION_MS" bigint, "ROWS_RETURNED" bigint, "IS_EMBED" boolean)`
-
-const benchTableRows = `
-SELECT
-  $1::timestamptz + make_interval(secs => i * (30 * 86400.0 / $2::int)),
-  md5('event' || i)::uuid::text,
-  cat,
-  (ARRAY['Run Query', 'View Workbook', 'Login', 'Export', 'Update Permissions', 'Run Schedule'])[1 + i % 6],
-  CASE WHEN i % 53 = 0 THEN 'Failure' ELSE 'Success' END,
-  '5e99a2e5-213a-eef8-1614-868598e11e99',
-  'U' || lpad((i % 997)::text, 21, 'x'),
-  'user' || (i % 997) || '@acme-analytics.example.com',
-  md5('object' || (i % 20011))::uuid::text,
-  (ARRAY['Month-end close pack', 'ARR Model', 'Pipeline review', 'Churn dashboard'])[1 + i % 4] || ' ' || (i % 20011),
-  (ARRAY['workbook', 'dataset', 'data-model', 'folder', 'schedule'])[1 + i % 5],
-  md5('request' || i)::uuid::text,
-  '203.0.113.' || (i % 251),
-  (ARRAY['Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
-         'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
-         'python-requests/2.32.3'])[1 + i % 3],
-  md5('session' || (i / 40))::uuid::text,
-  CASE WHEN cat = 'QUERY_EXECUTIONS' THEN md5('query' || i)::uuid::text END,
-  CASE WHEN cat = 'QUERY_EXECUTIONS' THEN (i * 37) % 60000 END,
-  CASE WHEN cat = 'QUERY_EXECUTIONS' THEN (i * 101) % 100000 END,
-  i % 10 = 0
-FROM generate_series(1, $2::int) AS i,
-     LATERAL (SELECT (ARRAY['QUERY_EXECUTIONS', 'QUERY_EXECUTIONS', 'OBJECT_INTERACTION', 'ACCESS_SIGMA',
-                            'PUBLIC_API', 'EXPORTS', 'SCHEDULES', 'PERMISSIONS'])[1 + i % 8] AS cat) AS c`
+// benchTableSQL is bench/run.sh's table (bench/postgres-table.sql) as statements for table ident, with the
+// first day as $1 and the number of rows as $2.
+func benchTableSQL(b *testing.B, ident string) []string {
+	b.Helper()
+	text, err := os.ReadFile("../../bench/postgres-table.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var body []string
+	for _, line := range strings.Split(string(text), "\n") {
+		if !strings.HasPrefix(line, "--") {
+			body = append(body, line)
+		}
+	}
+	r := strings.NewReplacer(":table", ident, ":'start'", "$1", ":rows", "$2::int")
+	var stmts []string
+	for _, st := range strings.Split(r.Replace(strings.Join(body, "\n")), ";\n") {
+		if st = strings.TrimSpace(st); st != "" {
+			stmts = append(stmts, strings.TrimSuffix(st, ";"))
+		}
+	}
+	return stmts
+}
