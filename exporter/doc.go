@@ -10,6 +10,11 @@
 //
 //	<prefix>/event_date=2026-11-25/part-00000-<run id>.parquet
 //
-// Memory is bounded by the batch size and one partition's set of event
-// keys, never by the size of an export.
+// Reading runs on three goroutines (inflating, decoding, the rest); up to
+// Options.Workers partitions are then written at once, each gathering
+// rows in column batches for an encoder goroutine of its own.
+//
+// Memory is bounded by the batches, one row group per worker and each
+// worker's share of the event key budget (a bigger day is deduplicated in
+// key buckets), never by the size of an export.
 package exporter
