@@ -373,3 +373,28 @@ func TestBucketedRunAllocsPerRow(t *testing.T) {
 		t.Errorf("whole export split into key buckets: %.3f allocs per row, want at most %.1f as without buckets: the bucket pass (bucketSpills, spills.add) allocates per row", got, want)
 	}
 }
+
+// countCategory counts a partition's events by category: after a
+// category's first event, counting costs no allocation, with or without a
+// category cell.
+func TestCountCategoryAllocs(t *testing.T) {
+	r := unitRun(t)
+	catCol := r.cols.index[r.o.CategoryColumn]
+	res := &partResult{categories: map[string]*categoryCount{}}
+	for _, fields := range [][]decodedField{
+		{{col: catCol, bytes: []byte("QUERY_EXECUTIONS")}},
+		{{col: catCol, bytes: []byte("NOT_A_CATEGORY")}},
+		nil, // no category cell
+	} {
+		r.countCategory(res, fields, catCol)
+		if got := testing.AllocsPerRun(1000, func() { r.countCategory(res, fields, catCol) }); got != 0 {
+			t.Errorf("countCategory(%v): %v allocs per row, want 0", fields, got)
+		}
+	}
+	want := map[string]categoryCount{"QUERY_EXECUTIONS": {n: 1002}, "NOT_A_CATEGORY": {n: 1002, unknown: true}, noCategory: {n: 1002}}
+	for c, w := range want {
+		if got := res.categories[c]; got == nil || *got != w {
+			t.Errorf("category %s: %+v, want %+v", c, got, w)
+		}
+	}
+}

@@ -374,16 +374,21 @@ func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) 
 			break
 		}
 	}
-	if len(v) == 0 {
-		v = []byte(noCategory)
-	}
-	if cc, ok := res.categories[string(v)]; ok {
+	if cc, ok := res.categories[string(v)]; ok && len(v) > 0 {
 		cc.n++
+		return
+	}
+	if len(v) == 0 {
+		if cc, ok := res.categories[noCategory]; ok {
+			cc.n++
+		} else {
+			res.categories[noCategory] = &categoryCount{n: 1}
+		}
 		return
 	}
 	name := string(v)
 	_, known := r.o.Catalog.Category(name)
-	res.categories[name] = &categoryCount{n: 1, unknown: !known && name != noCategory}
+	res.categories[name] = &categoryCount{n: 1, unknown: !known}
 }
 
 // stagingDir is where this attempt of the run stages its objects.
