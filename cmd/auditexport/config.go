@@ -131,7 +131,7 @@ type RunConfig struct {
 	Lookback     time.Duration `yaml:"lookback" help:"how far before the archive's watermark (its latest committed event) a run re-reads, so late rows land"`
 	WorkDir      string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
 	StagingGrace time.Duration `yaml:"staging_grace" help:"age after which staged files of a run that died before its commit are removed"`
-	MemoryLimit  string        `yaml:"memory_limit" help:"soft limit of the Go heap (e.g. 192MiB): the garbage collector works harder as the heap nears it, so a large export keeps a steady footprint; 0: no limit; the GOMEMLIMIT environment variable, when set, wins"`
+	MemoryLimit  string        `yaml:"memory_limit" help:"soft limit of the Go heap (e.g. 176MiB): the garbage collector works harder as the heap nears it, so a large export keeps a steady footprint; 0: no limit; the GOMEMLIMIT environment variable, when set, wins"`
 	Workers      int           `yaml:"workers" help:"partitions deduplicated and encoded at once; each costs memory (a batch of builders, a buffered row group); 0: one per CPU the process may use"`
 }
 
@@ -171,7 +171,7 @@ func defaultConfig() Config {
 			TargetFileSize: "256MiB",
 		},
 		Rejects: RejectsConfig{MaxRows: -1, MaxFraction: 0.01},
-		Run:     RunConfig{Lookback: 72 * time.Hour, StagingGrace: 24 * time.Hour, MemoryLimit: "192MiB"},
+		Run:     RunConfig{Lookback: 72 * time.Hour, StagingGrace: 24 * time.Hour, MemoryLimit: "176MiB"},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 
 		Schedule: ScheduleConfig{Listen: ":9090"},
