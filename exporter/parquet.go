@@ -116,8 +116,9 @@ type localFile struct {
 
 // batchRows is the most rows gathered before they are handed to the
 // encoder (fewer when RowGroupRows is smaller, so files roll at the first
-// row group past the target size). Row groups (RowGroupRows) are assembled from several batches, so
-// memory is bounded by the batch, not the row group.
+// row group past the target size). Row groups (RowGroupRows) are assembled
+// from several batches: what a row group costs in memory is its compressed
+// pages and its dictionaries, held by the column writers until it closes.
 const batchRows = 4096
 
 // arenaChunk is the size of the blocks a batch copies string values into.

@@ -15,7 +15,6 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
-
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auditexport/auditexport/exporter/archive"
@@ -47,7 +46,8 @@ type categoryCount struct {
 // rest as Parquet files staged in the destination with a key file per
 // partition. In a dry run it only counts. It can run again after a lost
 // commit race: it starts from the spills each time. Up to Options.Workers
-// partitions are written at once; the result does not depend on it.
+// partitions are written at once; which events land where does not depend
+// on it (how a column is encoded may: see plainColumns).
 func (r *run) writePartitions(ctx context.Context) error {
 	r.resetWriteCounts()
 	sc := r.outputSchema()
