@@ -333,22 +333,14 @@ func runAllocsPerRow(t *testing.T, small, large int) float64 {
 	cat := allocsCatalog(t)
 	ctx := context.Background()
 	work := func(n int) {
-		land, err := sinks.Open(ctx, inputs[n], sinks.OpenOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer land.Close()
 		dest, err := sinks.Open(ctx, t.TempDir(), sinks.OpenOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer dest.Close()
-		sum, err := Run(ctx, Options{
-			Source: source.NewExports(land), Dest: dest, Catalog: cat, RunID: "allocs",
-			ToolVersion: "test", WorkDir: t.TempDir(),
-		})
-		if err != nil || sum.RowsWritten != int64(n) {
-			t.Fatalf("run over %d rows: %v, wrote %d rows", n, err, sum.RowsWritten)
+		r := exportDir(t, inputs[n], dest, func(o *Options) { o.Catalog, o.RunID = cat, "allocs" })
+		if r.err != nil || r.sum.RowsWritten != int64(n) {
+			t.Fatalf("run over %d rows: %v, wrote %d rows", n, r.err, r.sum.RowsWritten)
 		}
 	}
 	return allocsPerRow(small, large, work)

@@ -29,8 +29,23 @@ type parquetFile struct {
 // readArchive reads every Parquet file under the bucket, keyed by object key.
 func readArchive(t *testing.T, b *sinks.Bucket) map[string]*parquetFile {
 	t.Helper()
-	ctx := context.Background()
 	out := map[string]*parquetFile{}
+	eachParquet(t, b, func(key string, data []byte) error {
+		pf, err := readParquet(key, data)
+		if err != nil {
+			return err
+		}
+		out[key] = pf
+		return nil
+	})
+	return out
+}
+
+// eachParquet calls fn with the key and content of every Parquet file
+// under the bucket, and fails the test on the first error.
+func eachParquet(t *testing.T, b *sinks.Bucket, fn func(key string, data []byte) error) {
+	t.Helper()
+	ctx := context.Background()
 	err := b.List(ctx, "", func(o sinks.Object) error {
 		if !strings.HasSuffix(o.Key, ".parquet") {
 			return nil
@@ -39,17 +54,11 @@ func readArchive(t *testing.T, b *sinks.Bucket) map[string]*parquetFile {
 		if err != nil {
 			return err
 		}
-		pf, err := readParquet(o.Key, data)
-		if err != nil {
-			return err
-		}
-		out[o.Key] = pf
-		return nil
+		return fn(o.Key, data)
 	})
 	if err != nil {
 		t.Fatalf("read archive: %v", err)
 	}
-	return out
 }
 
 func readParquet(key string, data []byte) (*parquetFile, error) {
