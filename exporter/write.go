@@ -374,16 +374,17 @@ func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) 
 			break
 		}
 	}
-	if cc, ok := res.categories[string(v)]; ok && len(v) > 0 {
+	if len(v) == 0 {
+		cc := res.categories[noCategory]
+		if cc == nil {
+			cc = &categoryCount{}
+			res.categories[noCategory] = cc
+		}
 		cc.n++
 		return
 	}
-	if len(v) == 0 {
-		if cc, ok := res.categories[noCategory]; ok {
-			cc.n++
-		} else {
-			res.categories[noCategory] = &categoryCount{n: 1}
-		}
+	if cc, ok := res.categories[string(v)]; ok {
+		cc.n++
 		return
 	}
 	name := string(v)
