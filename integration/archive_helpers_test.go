@@ -35,18 +35,21 @@ import (
 // --- reading an archive back ---
 
 // logCommit is what these tests read of a commit (docs in exporter/archive).
+// committedFile is a data file as a commit and a run's summary list it.
+type committedFile struct {
+	Key       string `json:"key"`
+	Partition string `json:"partition"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+	SHA256    string `json:"sha256"`
+}
+
 type logCommit struct {
-	Number   int64  `json:"number"`
-	Previous string `json:"previous_sha256"`
-	RunID    string `json:"run_id"`
-	Files    []struct {
-		Key       string `json:"key"`
-		Partition string `json:"partition"`
-		Rows      int64  `json:"rows"`
-		Bytes     int64  `json:"bytes"`
-		SHA256    string `json:"sha256"`
-	} `json:"files"`
-	Keys []struct {
+	Number   int64           `json:"number"`
+	Previous string          `json:"previous_sha256"`
+	RunID    string          `json:"run_id"`
+	Files    []committedFile `json:"files"`
+	Keys     []struct {
 		Key       string `json:"key"`
 		Partition string `json:"partition"`
 		Count     int64  `json:"count"`

@@ -44,18 +44,12 @@ var destinations = []destination{
 
 // runSummary is the part of the run's JSON summary line the tests check.
 type runSummary struct {
-	Status      string `json:"status"`
-	Error       string `json:"error"`
-	RowsRead    int64  `json:"rows_read"`
-	RowsWritten int64  `json:"rows_written"`
-	Files       []struct {
-		Key       string `json:"key"`
-		Partition string `json:"partition"`
-		Rows      int64  `json:"rows"`
-		Bytes     int64  `json:"bytes"`
-		SHA256    string `json:"sha256"`
-	} `json:"files"`
-	Partitions []struct {
+	Status      string          `json:"status"`
+	Error       string          `json:"error"`
+	RowsRead    int64           `json:"rows_read"`
+	RowsWritten int64           `json:"rows_written"`
+	Files       []committedFile `json:"files"`
+	Partitions  []struct {
 		Partition string `json:"partition"`
 		Rows      int64  `json:"rows"`
 	} `json:"partitions"`

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -405,24 +404,7 @@ func parquetColumn(t *testing.T, key string, data []byte, column string) []strin
 	}
 	out := make([]string, 0, pf.NumRows())
 	for _, rg := range pf.RowGroups() {
-		pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
-		for {
-			p, err := pages.ReadPage()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: read column %s: %v", key, column, err)
-			}
-			vals := make([]parquet.Value, p.NumValues())
-			if n, err := p.Values().ReadValues(vals); err != nil && !errors.Is(err, io.EOF) || n != len(vals) {
-				t.Fatalf("%s: read %d of %d values of %s: %v", key, n, len(vals), column, err)
-			}
-			for _, v := range vals {
-				out = append(out, v.String())
-			}
-		}
-		pages.Close()
+		columnValues(t, key, rg.ColumnChunks()[leaf.ColumnIndex], func(v parquet.Value) { out = append(out, v.String()) })
 	}
 	if int64(len(out)) != pf.NumRows() {
 		t.Fatalf("%s: %d values of %s in %d rows", key, len(out), column, pf.NumRows())
