@@ -21,10 +21,18 @@ package sinks
 // local Linux one, NFS); where Link is refused, the put fails with that error
 // rather than falling back to the racy check.
 //
+// Checksums. fileblob keeps no MD5 (metadata=skip), but it still checks
+// ContentMD5 against what it wrote before it renames the file into place,
+// and that check is what stops a put whose source failed half way: gocloud's
+// Upload closes (commits) the writer even when the reader returned an error.
+// So puts on file:// pass ContentMD5 like everywhere else
+// (TestLocalPutSourceChanged).
+//
 // Vanishing files. fileblob's walk stats every entry it reads; a file that
 // is renamed or removed in between (another writer's temp file, staging
 // being cleaned up) fails the whole listing with NotFound. List walks again,
-// up to localListWalks times, before it reports that.
+// up to localListWalks times with short growing pauses (so that a burst of
+// another run's publishing is over), before it reports that.
 //
 // Order. fileblob walks directories, so "a/b" comes out before "a.txt" though
 // '.' < '/'; its page tokens then skip or repeat keys. List on file:// reads
@@ -41,25 +49,43 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
 var localTempRE = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
 
-// localListWalks bounds the walks of one listing whose files keep vanishing.
+// localListWalks bounds the walks of one listing whose files keep vanishing;
+// the pauses between them grow from 1ms to at most 100ms (about 1.5s in all).
 const localListWalks = 20
+
+func localWalkBackOff() *backoff.ExponentialBackOff {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = time.Millisecond, 100*time.Millisecond
+	return bo
+}
 
 func (b *Bucket) listLocal(ctx context.Context, prefix string, fn func(Object) error) error {
 	objs, err := retry(ctx, b, "list", prefix, false, func() ([]Object, error) {
 		// One page holding the whole listing: start at 64Ki objects and
 		// rewalk 16 times bigger while fileblob says there is more.
 		walks := 0
+		var pause *backoff.ExponentialBackOff
 		for size := 1 << 16; ; size <<= 4 {
 			page, next, err := b.b.ListPage(ctx, blob.FirstPageToken, size, &blob.ListOptions{Prefix: prefix})
 			if gcerrors.Code(err) == gcerrors.NotFound && walks < localListWalks {
 				walks++
+				if pause == nil {
+					pause = localWalkBackOff()
+				}
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(pause.NextBackOff()):
+				}
 				size >>= 4 // the same size again
 				continue
 			}
