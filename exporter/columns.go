@@ -42,6 +42,7 @@ type headerPlan struct {
 	header   *source.Header
 	col      []int         // field -> column index
 	typ      []schema.Type // field -> column type
+	text     []bool        // field -> a string column: its value is its text as read
 	timeF    int           // field of the event time, -1 if none
 	idF      int           // field of the event ID, -1 if none
 	catF     int           // field of the category, -1 if none
@@ -70,7 +71,11 @@ func (r *run) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 			r.sum.DerivedColumns = append(r.sum.DerivedColumns, rc.Column.ID)
 		}
 		p.col = append(p.col, idx)
+		if !rc.Column.Type.Valid() {
+			return nil, fmt.Errorf("column %s of %s has type %q, which is not a column type", rc.Column.ID, in.Key, rc.Column.Type)
+		}
 		p.typ = append(p.typ, rc.Column.Type)
+		p.text = append(p.text, rc.Column.Type == schema.String)
 		p.colNames = append(p.colNames, rc.Column.ID)
 		switch rc.Column.ID {
 		case r.o.TimeColumn:
