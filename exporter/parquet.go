@@ -119,14 +119,15 @@ type localFile struct {
 // row group past the target size). Row groups (RowGroupRows) are assembled
 // from several batches: what a row group costs in memory is its compressed
 // pages and its dictionaries, held by the column writers until it closes.
-const batchRows = 4096
+const batchRows = 2048
 
 // arenaChunk is the size of the blocks a batch copies string values into.
 const arenaChunk = 1 << 20
 
 // batchesInFlight is how many batches a partition writer cycles through: one
-// being filled, one queued, one being encoded.
-const batchesInFlight = 3
+// being filled, one being encoded. A third, queued, bought no overlap (both
+// cores are busy in stage 2 anyway) and kept more of the heap live.
+const batchesInFlight = 2
 
 // colBatch is one column of a batch as Parquet takes it: a definition level
 // per row (0 null, 1 present) and the present values, dense.
