@@ -20,7 +20,8 @@ type keyer struct {
 
 func newKeyer() *keyer { return &keyer{h: sha256.New()} }
 
-// key returns the event key of one coerced row (vals indexed by field).
+// key returns the event key of one coerced row (vals indexed by field; a
+// null slot holds nothing else that may be read).
 func (k *keyer) key(p *headerPlan, vals []schema.Value) eventKey {
 	k.buf = k.buf[:0]
 	switch {

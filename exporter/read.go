@@ -57,20 +57,26 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 		if err != nil {
 			return err
 		}
-		vals = vals[:0]
+		// vals keeps a slot per field from row to row. Most cells of an
+		// export are empty: an empty cell only marks its slot null (the
+		// rest of the slot is stale, and nothing reads a null slot's
+		// value), which spares copying a whole Value. Text needs no
+		// coercion either; the other types go through schema.Coerce.
+		if len(vals) != len(rec.Fields) {
+			vals = make([]schema.Value, len(rec.Fields))
+		}
 		fields = fields[:0]
 		bad := false
 		for i, raw := range rec.Fields {
-			// schema.Coerce, with the two commonest cases first: most
-			// cells of an export are empty or text and need no coercion.
+			if raw == "" {
+				vals[i].Null = true
+				continue
+			}
 			var v schema.Value
 			var err error
-			switch {
-			case raw == "":
-				v.Null = true
-			case p.text[i]:
+			if p.text[i] {
 				v.Str = raw
-			default:
+			} else {
 				v, err = schema.Coerce(p.typ[i], raw, r.o.SourceZone)
 			}
 			if err != nil {
@@ -81,7 +87,7 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 				bad = true
 				break
 			}
-			vals = append(vals, v)
+			vals[i] = v
 			if !v.Null {
 				fields = append(fields, field{col: p.col[i], v: v})
 			}
@@ -106,7 +112,7 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 			r.sum.Progress.MaxEventTime = t.UTC()
 		}
 		cat = ""
-		if p.catF >= 0 {
+		if p.catF >= 0 && !vals[p.catF].Null {
 			cat = vals[p.catF].Str
 		}
 		part := r.parts.path(tv.Int, cat)

@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -496,5 +498,40 @@ func TestRunLearnsPlainColumns(t *testing.T) {
 		if got := dict(c.day, c.col); got != c.want {
 			t.Errorf("%s %s: dictionary page %v, want %v", c.day, c.col, got, c.want)
 		}
+	}
+}
+
+// Empty cells after filled ones in the same column: each row is read on
+// its own, nothing of the row before leaks into its category, its key or
+// its values (the reader reuses one slot per column from row to row).
+func TestRunEmptyCellsAfterValues(t *testing.T) {
+	csv := "Timestamp,Event Category,Object Name,Rows Returned\n" +
+		"2026-11-24 10:00:00,LOGIN,report,5\n" +
+		"2026-11-24 10:00:00,,,\n" +
+		"2026-11-24 10:00:00,LOGIN,report,5\n" +
+		"2026-11-24 10:00:00,LOGIN,,5\n"
+	r := exportFiles(t, map[string][]byte{"a.csv": []byte(csv)}, func(o *Options) { o.ByCategory = true })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.sum.RowsWritten != 3 || r.sum.RowsDuplicate != 1 {
+		t.Errorf("written %d, duplicate %d; want 3 and 1 (rows without an ID are keyed by their values)", r.sum.RowsWritten, r.sum.RowsDuplicate)
+	}
+	got := map[string][]string{}
+	for key, f := range readArchive(t, r.dest) {
+		dir := filepath.Dir(key)
+		for _, row := range f.rows {
+			got[dir] = append(got[dir], fmt.Sprintf("%v/%v", row["OBJECT_NAME"], row["ROWS_RETURNED"]))
+		}
+	}
+	for dir := range got {
+		slices.Sort(got[dir])
+	}
+	want := map[string][]string{
+		"event_date=2026-11-24/event_category=LOGIN":                      {"<nil>/5", "report/5"},
+		"event_date=2026-11-24/event_category=__HIVE_DEFAULT_PARTITION__": {"<nil>/<nil>"},
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("archived rows by partition = %v, want %v", got, want)
 	}
 }
