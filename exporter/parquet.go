@@ -231,9 +231,9 @@ func (pc *plainColumns) list() []string {
 
 // A dictionary of a row group's column is judged useless once the column
 // has held at least uniqueMinValues values of which at least
-// uniqueFraction were distinct. The minimum is low enough for the IDs of a
-// sparse column (a tenth of a day's events) to be learnt in a small
-// archive's first partition too.
+// uniqueFraction were distinct. The minimum is low enough for an ID column
+// that only some events carry (a few thousand values a day) to be learnt
+// in the run's first partitions too.
 const (
 	uniqueMinValues = 4096
 	uniqueFraction  = 0.9
