@@ -66,8 +66,8 @@ type Options struct {
 	Rejects RejectOptions
 
 	// Workers is how many partitions are deduplicated and encoded at once
-	// (default GOMAXPROCS). Memory grows with it: each holds a batch of
-	// Arrow builders, a buffered row group and its share of the key budget.
+	// (default GOMAXPROCS). Memory grows with it: each holds two column
+	// batches, a buffered row group and its share of the key budget.
 	Workers int
 
 	// WorkDir holds the run's spill files (default: the system temp dir).

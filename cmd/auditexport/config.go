@@ -132,7 +132,7 @@ type RunConfig struct {
 	WorkDir      string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
 	StagingGrace time.Duration `yaml:"staging_grace" help:"age after which staged files of a run that died before its commit are removed"`
 	MemoryLimit  string        `yaml:"memory_limit" help:"soft limit of the Go heap (e.g. 176MiB): the garbage collector works harder as the heap nears it, so a large export keeps a steady footprint; 0: no limit; the GOMEMLIMIT environment variable, when set, wins"`
-	Workers      int           `yaml:"workers" help:"partitions deduplicated and encoded at once; each costs memory (a batch of builders, a buffered row group); 0: one per CPU the process may use"`
+	Workers      int           `yaml:"workers" help:"partitions deduplicated and encoded at once; each costs memory (two column batches, a buffered row group); 0: one per CPU the process may use"`
 }
 
 type LogConfig struct {
