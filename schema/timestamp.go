@@ -124,12 +124,25 @@ func ParseTimestamp(s string, naive *time.Location) (time.Time, error) {
 		return bad("second out of range")
 	}
 
+	var unix int64
 	if !zoned && naive != nil && naive != time.UTC {
-		return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, naive).UTC(), nil
+		unix = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, naive).Unix()
+	} else {
+		unix = daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - int64(offset*60)
 	}
-	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - int64(offset*60)
+	if unix < minUnix || unix > maxUnix {
+		return bad("outside years 0001 to 9999 once in UTC")
+	}
 	return time.Unix(unix, int64(nsec)).UTC(), nil
 }
+
+// minUnix and maxUnix bound the seconds of a timestamp to the years 0001 to
+// 9999 in UTC, the range every reader and RFC 3339 can represent: a value
+// such as "9999-12-31 23:00:00 -0100" is year 10000 once in UTC.
+var (
+	minUnix = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
 
 // digits parses s[i:i+n] as n decimal digits.
 func digits(s string, i, n int) (int, bool) {

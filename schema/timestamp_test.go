@@ -52,7 +52,8 @@ func TestParseTimestamp(t *testing.T) {
 		{"1970-01-01 00:00:00", time.Unix(0, 0).UTC()},
 		{"1969-12-31 23:59:59.999999999", time.Unix(-1, 999_999_999).UTC()},
 		{"0001-01-01 00:00:00", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{"0000-03-01 00:00:00", time.Date(0, 3, 1, 0, 0, 0, 0, time.UTC)},
+		{"0001-01-01 00:30:00+00:30", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"9999-12-31 23:00:00-00:59", time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)},
 		{"9999-12-31 23:59:59.999999999+00:00", time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)},
 	}
 	for _, tt := range tests {
@@ -130,6 +131,11 @@ func TestParseTimestampRejects(t *testing.T) {
 		{"2026-11-25 13:45:12+19", "zone offset out of range"},
 		{"2026-11-25 13:45:12+18:01", "zone offset out of range"},
 		{"2026-11-25 13:45:12+05:60", "zone offset out of range"},
+		// Years that JSON, RFC 3339 and most readers cannot represent once in UTC.
+		{"0000-03-01 00:00:00", "outside years 0001 to 9999 once in UTC"},
+		{"0001-01-01 00:00:00+01:00", "outside years 0001 to 9999 once in UTC"},
+		{"9999-12-31 23:59:59 -0100", "outside years 0001 to 9999 once in UTC"},
+		{"9999-12-31 23:00:00-01", "outside years 0001 to 9999 once in UTC"},
 		{"2026-11-25 13:45:12Z trailing", `unknown zone "Z trailing"; want Z, UTC or an offset like -08:00`},
 	}
 	for _, tt := range tests {
