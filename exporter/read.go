@@ -42,8 +42,10 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 			if !ok {
 				return err
 			}
-			prog.Rows++
-			prog.Rejected++
+			// A record that took in the lines after it (a quote left
+			// open) stands for each of them.
+			prog.Rows += rowErr.Rows()
+			prog.Rejected += rowErr.Rows()
 			if err := r.reject(Reject{Source: in.Key, Line: rowErr.Line, Reason: rowErr.Reason, Fields: rowErr.Raw}); err != nil {
 				return err
 			}

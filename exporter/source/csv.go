@@ -76,11 +76,8 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && !errors.Is(pe.Err, io.ErrUnexpectedEOF) && pe.Err != nil && isCSVSyntax(pe.Err) {
-			reason := pe.Err.Error()
-			if pe.StartLine != pe.Line {
-				reason = fmt.Sprintf("%s (record spans lines %d-%d)", reason, pe.StartLine, pe.Line)
-			}
-			return Record{}, &RowError{Line: int64(pe.StartLine), Reason: "malformed CSV: " + reason, Raw: clone(rec)}
+			return Record{}, &RowError{Line: int64(pe.StartLine), Lines: int64(pe.Line - pe.StartLine + 1),
+				Reason: "malformed CSV: " + pe.Err.Error() + spanNote(pe.StartLine, pe.Line), Raw: clone(rec)}
 		}
 		line, _ := c.r.FieldPos(0)
 		c.done = true
@@ -88,7 +85,12 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 	}
 	line, _ := c.r.FieldPos(0)
 	if len(rec) != len(c.header.Names) {
-		return Record{}, &RowError{Line: int64(line), Reason: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(c.header.Names)), Raw: clone(rec)}
+		// A quote left open runs on to the next quote that closes a field:
+		// the lines between are one record with too many fields.
+		last, _ := c.r.FieldPos(len(rec) - 1)
+		last += strings.Count(rec[len(rec)-1], "\n")
+		return Record{}, &RowError{Line: int64(line), Lines: int64(last - line + 1),
+			Reason: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(c.header.Names)) + spanNote(line, last), Raw: clone(rec)}
 	}
 	for i, v := range rec {
 		if !utf8.ValidString(v) {
@@ -102,6 +104,15 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 
 // Close implements Reader.
 func (c *CSVReader) Close() error { return c.closer.Close() }
+
+// spanNote says how many lines a malformed record took in, when it is
+// more than one.
+func spanNote(from, to int) string {
+	if to <= from {
+		return ""
+	}
+	return fmt.Sprintf(" (the record spans lines %d-%d: %d lines, each counted as a rejected row)", from, to, to-from+1)
+}
 
 func isCSVSyntax(err error) bool {
 	return errors.Is(err, csv.ErrQuote) || errors.Is(err, csv.ErrBareQuote) || errors.Is(err, csv.ErrFieldCount)

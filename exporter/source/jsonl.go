@@ -62,11 +62,11 @@ func (j *JSONLReader) Next(ctx context.Context) (Record, error) {
 func (j *JSONLReader) decode(line []byte) (Record, error) {
 	raw := []string{toValidUTF8(string(line))}
 	if !utf8.Valid(line) {
-		return Record{}, &RowError{Line: j.line, Reason: "line is not valid UTF-8", Raw: raw}
+		return Record{}, j.rowError(line, "line is not valid UTF-8", raw)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return Record{}, &RowError{Line: j.line, Reason: "not a JSON object: " + err.Error(), Raw: raw}
+		return Record{}, j.rowError(line, "not a JSON object: "+err.Error(), raw)
 	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
@@ -83,11 +83,22 @@ func (j *JSONLReader) decode(line []byte) (Record, error) {
 	for i, k := range keys {
 		v, err := jsonText(obj[k])
 		if err != nil {
-			return Record{}, &RowError{Line: j.line, Reason: fmt.Sprintf("key %q: %v", k, err), Raw: raw}
+			return Record{}, j.rowError(line, fmt.Sprintf("key %q: %v", k, err), raw)
 		}
 		fields[i] = v
 	}
 	return Record{Header: h, Fields: fields, Line: j.line}, nil
+}
+
+// rowError rejects line. A bare CR inside a line that does not decode is
+// most likely a line end (a file with old Mac line ends reads as one long
+// line): each line it ends counts as a rejected row.
+func (j *JSONLReader) rowError(line []byte, reason string, raw []string) *RowError {
+	n := int64(bytes.Count(line, []byte{'\r'}))
+	if n > 0 {
+		reason += fmt.Sprintf(" (the line holds %d bare CRs: %d lines, each counted as a rejected row)", n, n+1)
+	}
+	return &RowError{Line: j.line, Lines: n + 1, Reason: reason, Raw: raw}
 }
 
 // jsonText renders one JSON value as the text a CSV export would hold:

@@ -91,9 +91,17 @@ type Reader interface {
 
 // RowError is a row that could not be decoded; reading can go on after it.
 type RowError struct {
-	Line   int64
+	Line int64
+	// Lines is how many source lines the bad record took in: a quote left
+	// open in a CSV field runs on over the lines after it, and each of them
+	// may have been a row. Zero means one.
+	Lines  int64
 	Reason string
 	Raw    []string // what could be read of the row, for the rejects file
 }
 
 func (e *RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+
+// Rows is how many source rows the error stands for: Lines, at least 1.
+// Each counts as read and rejected.
+func (e *RowError) Rows() int64 { return max(e.Lines, 1) }

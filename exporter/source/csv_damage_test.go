@@ -1,0 +1,115 @@
+package source_test
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/auditexport/auditexport/exporter/source"
+)
+
+const damageHeader = "Timestamp,Event Id,Event Category,Event Type,User Email,Object Name"
+
+// damageRow is row i of a small export, without its line end.
+func damageRow(i int, objectName string) string {
+	return fmt.Sprintf("2026-11-24 10:%02d:%02d,ev-%d,OBJECT_INTERACTION,View Workbook,a@example.com,%s", i/60%60, i%60, i, objectName)
+}
+
+// damageCSV joins the header and rows with eol after each line.
+func damageCSV(eol string, rows ...string) string {
+	return damageHeader + eol + strings.Join(rows, eol) + eol
+}
+
+func openExport(t *testing.T, name, data string) source.Reader {
+	t.Helper()
+	if strings.HasSuffix(name, ".gz") {
+		data = string(gzipBytes(t, data))
+	}
+	rd, _, err := source.OpenStream(io.NopCloser(strings.NewReader(data)), name)
+	if err != nil {
+		t.Fatalf("open %s: %v", name, err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	return rd
+}
+
+// A quote opening a field runs on over the lines after it; the row error
+// counts every line the record took in.
+func TestCSVStrayQuoteLines(t *testing.T) {
+	rows := func(n int, at map[int]string) []string {
+		var out []string
+		for i := range n {
+			name, ok := at[i]
+			if !ok {
+				name = fmt.Sprintf("Board %d", i)
+			}
+			out = append(out, damageRow(i, name))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		data      string
+		line      int64 // where the row error starts
+		lines     int64 // how many lines it took in
+		reason    string
+		wantAfter int // records read after the row error
+	}{
+		// Never closed: the rest of the file is one record.
+		{"open to the end", damageCSV("\n", rows(40, map[int]string{9: `"Board`})...), 11, 31, "31 lines", 0},
+		{"open to the end, gzip", damageCSV("\n", rows(40, map[int]string{9: `"Board`})...), 11, 31, "31 lines", 0},
+		{"open to the end, crlf", damageCSV("\r\n", rows(40, map[int]string{9: `"Board`})...), 11, 31, "31 lines", 0},
+		// Ended by the next quote that does not close a field.
+		{"ended by a quoted field", damageCSV("\n", rows(40, map[int]string{9: `"Board`, 19: `"Revenue, by region"`})...), 11, 11, "11 lines", 20},
+		// Closed by a quote before a comma: one record with too many fields.
+		{"closed later", damageCSV("\n", rows(40, map[int]string{9: `"Board`, 14: `Board",x`})...), 11, 6, "6 lines", 25},
+		// A bad record on one line counts once.
+		{"one line", damageCSV("\n", rows(40, map[int]string{9: `Board "x"`})...), 11, 1, "malformed CSV", 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "x.csv"
+			if strings.HasSuffix(tc.name, "gzip") {
+				name = "x.csv.gz"
+			}
+			recs, rowErrs, err := readAll(t, openExport(t, name, tc.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rowErrs) != 1 {
+				t.Fatalf("row errors = %v, want one", rowErrs)
+			}
+			re := rowErrs[0]
+			if re.Line != tc.line || re.Lines != tc.lines || re.Rows() != tc.lines || !strings.Contains(re.Reason, tc.reason) {
+				t.Errorf("row error: line %d, lines %d, rows %d, reason %q; want line %d, %d lines, reason containing %q",
+					re.Line, re.Lines, re.Rows(), re.Reason, tc.line, tc.lines, tc.reason)
+			}
+			if got, want := int64(len(recs))+re.Rows(), int64(40); got != want {
+				t.Errorf("%d records + %d rows in the row error = %d, want every line of the file (%d)", len(recs), re.Rows(), got, want)
+			}
+			if after := len(recs) - 9; after != tc.wantAfter {
+				t.Errorf("%d records after the row error, want %d", after, tc.wantAfter)
+			}
+		})
+	}
+}
+
+// JSON Lines has no quoting that runs across lines, but a file with old Mac
+// line ends reads as one long line: its row error counts every line in it.
+func TestJSONLCROnlyLinesCounted(t *testing.T) {
+	var lines []string
+	for i := range 5 {
+		lines = append(lines, fmt.Sprintf(`{"Timestamp":"2026-11-24 10:00:0%d","Event Id":"ev-%d"}`, i, i))
+	}
+	recs, rowErrs, err := readAll(t, openExport(t, "x.jsonl", strings.Join(lines, "\r")+"\r"))
+	if err != nil || len(recs) != 0 || len(rowErrs) != 1 {
+		t.Fatalf("%d records, row errors %v, err %v; want one row error", len(recs), rowErrs, err)
+	}
+	if re := rowErrs[0]; re.Line != 1 || re.Rows() != 5 || !strings.Contains(re.Reason, "5 lines") {
+		t.Errorf("row error: line %d, %d rows, reason %q; want line 1, 5 rows", re.Line, re.Rows(), re.Reason)
+	}
+	recs, rowErrs, err = readAll(t, openExport(t, "y.jsonl", strings.Join(lines, "\r\n")+"\r\n"))
+	if err != nil || len(recs) != 5 || len(rowErrs) != 0 {
+		t.Errorf("CRLF file: %d records, row errors %v, err %v; want 5 records", len(recs), rowErrs, err)
+	}
+}
