@@ -13,14 +13,20 @@ import (
 
 // CSVReader decodes a Sigma CSV export: a header line of friendly names (or
 // column IDs), then one record per event. Quoted fields may hold commas,
-// quotes and newlines; CRLF and a leading UTF-8 byte order mark are accepted.
+// quotes and newlines; lines end in LF, CRLF or (old Mac style) a bare CR,
+// and a leading UTF-8 byte order mark is accepted.
 type CSVReader struct {
 	r      *csv.Reader
 	closer io.Closer
 	header *Header
 	name   string
 	done   bool
-	fields []string // reused: a record's Fields are valid until the next call
+	// yielded is set once Next has returned a record or a RowError.
+	yielded bool
+	// swallowed is set when the header record runs on past a line break
+	// into more data: lines that Next will never return as rows.
+	swallowed bool
+	fields    []string // reused: a record's Fields are valid until the next call
 }
 
 var _ Reader = (*CSVReader)(nil)
@@ -32,7 +38,15 @@ func NewCSVReader(rc io.ReadCloser, name string) (*CSVReader, error) {
 	if err := skipBOM(br); err != nil && !errors.Is(err, io.EOF) {
 		return nil, readError(name, 0, err)
 	}
-	r := csv.NewReader(br)
+	cr, err := crLineEnds(br)
+	if err != nil {
+		return nil, readError(name, 0, err)
+	}
+	var in io.Reader = br
+	if cr {
+		in = bufio.NewReaderSize(&crToLF{r: br}, 64<<10)
+	}
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	c := &CSVReader{r: r, closer: rc, name: name}
@@ -57,6 +71,7 @@ func NewCSVReader(rc io.ReadCloser, name string) (*CSVReader, error) {
 		names[i] = h
 	}
 	c.header = &Header{Names: names}
+	c.swallowed = runsPastLineBreak(names)
 	return c, nil
 }
 
@@ -72,10 +87,15 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			c.done = true
+			if c.swallowed && !c.yielded {
+				return Record{}, fmt.Errorf("read %s: the file has data past its header line but no rows could be read from it "+
+					"(unexpected line endings, or a quote left open in the header); fix or re-export the file, or move it out of the landing prefix", c.name)
+			}
 			return Record{}, io.EOF
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && !errors.Is(pe.Err, io.ErrUnexpectedEOF) && pe.Err != nil && isCSVSyntax(pe.Err) {
+			c.yielded = true
 			return Record{}, &RowError{Line: int64(pe.StartLine), Lines: int64(pe.Line - pe.StartLine + 1),
 				Reason: "malformed CSV: " + pe.Err.Error() + spanNote(pe.StartLine, pe.Line), Raw: clone(rec)}
 		}
@@ -83,6 +103,7 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 		c.done = true
 		return Record{}, readError(c.name, int64(line), err)
 	}
+	c.yielded = true
 	line, _ := c.r.FieldPos(0)
 	if len(rec) != len(c.header.Names) {
 		// A quote left open runs on to the next quote that closes a field:
@@ -127,6 +148,97 @@ func skipBOM(br *bufio.Reader) error {
 		_, _ = br.Discard(3)
 	}
 	return nil
+}
+
+// crLineEnds reports whether the header line ends in a bare CR, as in an
+// old Mac export: the first line break outside quotes is a CR not followed
+// by LF. It looks no further than one buffer ahead.
+func crLineEnds(br *bufio.Reader) (bool, error) {
+	n := br.Buffered()
+	for {
+		b, err := br.Peek(n)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		if i := lineBreak(b); i >= 0 && (b[i] == '\n' || i+1 < len(b)) {
+			return b[i] == '\r' && b[i+1] != '\n', nil
+		}
+		if err != nil || n == br.Size() {
+			return false, nil
+		}
+		n = min(max(2*n, 4<<10), br.Size())
+	}
+}
+
+// lineBreak returns the index of the first CR or LF outside quotes in b, or
+// -1.
+func lineBreak(b []byte) int {
+	quoted := false
+	for i, c := range b {
+		switch c {
+		case '"':
+			quoted = !quoted
+		case '\r', '\n':
+			if !quoted {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// crToLF turns each bare CR into LF, so encoding/csv (which ends lines at
+// LF only) sees a CR-only file's lines; a CR LF pair becomes one LF.
+type crToLF struct {
+	r  io.Reader
+	cr bool // the last byte read was a CR
+}
+
+func (c *crToLF) Read(p []byte) (int, error) {
+	for {
+		n, err := c.r.Read(p)
+		w := 0
+		for _, b := range p[:n] {
+			if b == '\n' && c.cr {
+				c.cr = false
+				continue
+			}
+			c.cr = b == '\r'
+			if c.cr {
+				b = '\n'
+			}
+			p[w] = b
+			w++
+		}
+		if w > 0 || n == 0 || err != nil {
+			return w, err
+		}
+	}
+}
+
+// runsPastLineBreak reports whether a header record holds a line break
+// followed by anything but white space: the header took in lines after its
+// own (a CR-only file whose header line is longer than crLineEnds looks, or
+// a quote opened in the header and closed on a later line).
+func runsPastLineBreak(rec []string) bool {
+	brk := false
+	for _, h := range rec {
+		if brk {
+			return true // a field separator after the line break
+		}
+		for i := 0; i < len(h); i++ {
+			switch h[i] {
+			case '\r', '\n':
+				brk = true
+			case ' ', '\t', '\v', '\f':
+			default:
+				if brk {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func clone(rec []string) []string {

@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -89,6 +90,125 @@ func TestCSVStrayQuoteLines(t *testing.T) {
 			}
 			if after := len(recs) - 9; after != tc.wantAfter {
 				t.Errorf("%d records after the row error, want %d", after, tc.wantAfter)
+			}
+		})
+	}
+}
+
+// Old Mac exports end every line in a bare CR. They read like LF files:
+// same records, same line numbers, a CR inside quotes is a line break.
+func TestCSVCROnlyLineEnds(t *testing.T) {
+	rows := make([]string, 1000)
+	for i := range rows {
+		name := fmt.Sprintf("Board %d", i)
+		switch i % 100 {
+		case 3:
+			name = `"Revenue, by region ""Q4"""`
+		case 7:
+			name = "\"two\rlines\""
+		}
+		rows[i] = damageRow(i, name)
+	}
+	lf := strings.ReplaceAll(damageCSV("\r", rows...), "\r", "\n")
+	want, wantErrs, err := readAll(t, openExport(t, "lf.csv", lf))
+	if err != nil || len(wantErrs) != 0 || len(want) != len(rows) {
+		t.Fatalf("the LF file reads as %d records, %v, %v; want %d records", len(want), wantErrs, err, len(rows))
+	}
+	for _, tc := range []struct{ name, data string }{
+		{"cr.csv", damageCSV("\r", rows...)},
+		{"cr.csv.gz", damageCSV("\r", rows...)},
+		{"bom.csv", "\xef\xbb\xbf" + damageCSV("\r", rows...)},
+		// A CR LF pair in a CR file is one line end.
+		{"mixed.csv", damageHeader + "\r" + strings.Replace(strings.Join(rows, "\r")+"\r", "\r", "\r\n", 5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rd := openExport(t, tc.name, tc.data)
+			if got := strings.Join(rd.(interface{ Header() *source.Header }).Header().Names, "|"); got != strings.ReplaceAll(damageHeader, ",", "|") {
+				t.Fatalf("header = %q", got)
+			}
+			got, rowErrs, err := readAll(t, rd)
+			if err != nil || len(rowErrs) != 0 {
+				t.Fatalf("read: %v, row errors %v", err, rowErrs)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d records, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i].Line != want[i].Line || strings.Join(got[i].Fields, "|") != strings.Join(want[i].Fields, "|") {
+					t.Fatalf("record %d = line %d %q, want line %d %q", i, got[i].Line, got[i].Fields, want[i].Line, want[i].Fields)
+				}
+			}
+			if v := got[7].Fields[5]; v != "two\nlines" {
+				t.Errorf("quoted line break = %q, want %q", v, "two\nlines")
+			}
+		})
+	}
+}
+
+// LF and CRLF files are read as they always were: a CR inside a quoted
+// field, or inside an unquoted one, is kept.
+func TestCSVCRInsideFieldKept(t *testing.T) {
+	for _, eol := range []string{"\n", "\r\n"} {
+		data := "Timestamp,\"Object\rName\"" + eol +
+			"2026-11-24 10:00:00,\"a\rb\"" + eol +
+			"2026-11-24 10:00:01,\"c\r\nd\"" + eol +
+			"2026-11-24 10:00:02,e\rf" + eol +
+			"2026-11-24 10:00:03,\"\r\"" + eol
+		rd := openExport(t, "x.csv", data)
+		if got := rd.(interface{ Header() *source.Header }).Header().Names; len(got) != 2 || got[1] != "Object\rName" {
+			t.Errorf("eol %q: header = %q", eol, got)
+		}
+		recs, rowErrs, err := readAll(t, rd)
+		if err != nil || len(rowErrs) != 0 {
+			t.Fatalf("eol %q: %v, row errors %v", eol, err, rowErrs)
+		}
+		var got []string
+		for _, r := range recs {
+			got = append(got, fmt.Sprintf("%d:%q", r.Line, r.Fields[1]))
+		}
+		want := `2:"a\rb" 3:"c\nd" 5:"e\rf" 6:"\r"`
+		if strings.Join(got, " ") != want {
+			t.Errorf("eol %q: records %s, want %s", eol, strings.Join(got, " "), want)
+		}
+	}
+}
+
+// A file with data past its header line that yields no record at all
+// fails loudly instead of reading as an empty export.
+func TestCSVNoRowsPastHeader(t *testing.T) {
+	// A header line longer than the reader looks ahead for a CR.
+	wide := make([]string, 40000)
+	for i := range wide {
+		wide[i] = fmt.Sprintf("Column %d", i)
+	}
+	longCR := strings.Join(wide, ",") + "\r" + strings.Repeat(strings.Repeat(",", len(wide)-1)+"\r", 3)
+	for _, tc := range []struct {
+		name, data string
+		fail       bool
+	}{
+		{"long-cr-header.csv", longCR, true},
+		{"long-cr-header.csv.gz", longCR, true},
+		{"quote-in-header.csv", "Timestamp,\"Event Id\n2026-11-24 10:00:00,ev-1\n2026-11-24 10:00:01,ev-2\"\n", true},
+		{"header-only.csv", damageHeader + "\n", false},
+		{"header-blank-lines.csv", damageHeader + "\n\n\r\n\n", false},
+		{"header-only-cr.csv", damageHeader + "\r\r\r", false},
+		{"header-no-eol.csv", damageHeader, false},
+		{"empty.csv", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, rowErrs, err := readAll(t, openExport(t, tc.name, tc.data))
+			if len(recs) != 0 || len(rowErrs) != 0 {
+				t.Fatalf("%d records, row errors %v; want none", len(recs), rowErrs)
+			}
+			if !tc.fail {
+				if err != nil {
+					t.Fatalf("read: %v, want an empty export", err)
+				}
+				return
+			}
+			var re *source.RowError
+			if err == nil || errors.As(err, &re) || !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), "data past its header") {
+				t.Fatalf("read: %v, want an error naming the file and its data past the header", err)
 			}
 		})
 	}
