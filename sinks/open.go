@@ -2,9 +2,12 @@ package sinks
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -74,11 +77,8 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (*Bucket, error)
 	var u *url.URL
 	if !schemeRE.MatchString(rawURL) {
 		u, err = localPathURL(rawURL)
-	} else {
+	} else if err = CheckURL(rawURL); err == nil {
 		u, err = url.Parse(rawURL)
-		if err != nil {
-			err = errorf(ErrInvalid, "malformed bucket URL")
-		}
 	}
 	if err != nil {
 		return fail(err)
@@ -133,6 +133,80 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (*Bucket, error)
 	}
 	b.b = bb
 	return b, nil
+}
+
+// CheckURL reports why rawURL is not a well-formed URL, without opening
+// anything: it does not parse, its port is not 1-65535, its query has a bad
+// %-escape or a ; (gocloud would drop the pair silently), or a URL in one of
+// its parameters (an S3 endpoint=) does not parse or has such a port. A
+// plain path is not checked. The error matches ErrInvalid and its message
+// holds nothing of the URL but a parameter name and a port number: Go's own
+// url errors quote the whole URL, user info included.
+func CheckURL(rawURL string) error {
+	if !schemeRE.MatchString(rawURL) {
+		return nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return urlErrorf("malformed URL: %s", parseProblem(err))
+	}
+	if err := checkPort(u); err != nil {
+		return err
+	}
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		return urlErrorf("malformed query: %s", parseProblem(err))
+	}
+	for p := range strings.SplitSeq(u.RawQuery, "&") {
+		name, val, _ := strings.Cut(p, "=")
+		name, _ = url.QueryUnescape(name)
+		val, _ = url.QueryUnescape(val)
+		if !strings.Contains(val, "://") {
+			continue
+		}
+		pu, err := url.Parse(val)
+		if err != nil {
+			return urlErrorf("malformed %s= parameter: %s", name, parseProblem(err))
+		}
+		if err := checkPort(pu); err != nil {
+			return urlErrorf("%s= parameter: %s", name, err)
+		}
+	}
+	return nil
+}
+
+// urlError is what CheckURL finds wrong; it matches ErrInvalid, and its
+// message is the problem alone, to follow the name of a setting.
+type urlError string
+
+func urlErrorf(format string, args ...any) error { return urlError(fmt.Sprintf(format, args...)) }
+
+func (e urlError) Error() string        { return string(e) }
+func (e urlError) Is(target error) bool { return target == ErrInvalid }
+
+// parseProblem is what url.Parse or url.ParseQuery found wrong, without
+// the URL they quote. An "invalid port" quotes what follows the host's
+// colon, which is part of the password when the password holds a /.
+func parseProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := strings.TrimPrefix(err.Error(), "net/url: ")
+	if strings.HasPrefix(msg, "invalid port") {
+		return "invalid port"
+	}
+	return msg
+}
+
+func checkPort(u *url.URL) error {
+	p := u.Port()
+	if p == "" {
+		return nil
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return urlErrorf("port %s is not 1-65535", p)
+	}
+	return nil
 }
 
 func schemeList() string {

@@ -47,15 +47,16 @@ func sensitiveParam(name string) bool {
 // credential-like query parameters (SAS fields such as sig/sv/se, X-Amz-Signature,
 // X-Amz-Credential, tokens, passwords, keys) are replaced by REDACTED. Other
 // parameters keep their original spelling. A value that is itself a URL (an
-// S3 endpoint, say) is redacted too. Something that does not parse as a URL
-// is redacted as free text.
+// S3 endpoint, say) is redacted too. A URL that does not parse is redacted
+// without parsing: everything between :// and its last @ becomes REDACTED,
+// and its query is masked pair by pair.
 func Redact(rawURL string) string {
 	if !strings.Contains(rawURL, "://") && !strings.Contains(rawURL, "?") {
 		return redactFreeText(rawURL) // a plain path; mask anything credential-like anyway
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return redactFreeText(rawURL)
+		return redactUnparsed(rawURL)
 	}
 	q := redactQuery(u.RawQuery)
 	if u.User == nil && q == u.RawQuery && u.Fragment == "" {
@@ -69,8 +70,30 @@ func Redact(rawURL string) string {
 	return u.String()
 }
 
+// redactUnparsed redacts a URL that url.Parse refuses. Go cuts the user
+// info at the last @ of the authority; a password holding a / ? or # moves
+// that @ further on, so everything up to the string's last @ goes. The
+// query, when there is one, is masked pair by pair as in a parsed URL.
+func redactUnparsed(raw string) string {
+	if scheme, rest, ok := strings.Cut(raw, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			raw = scheme + "://" + redacted + "@" + rest[at+1:]
+		}
+	}
+	rest, frag, hasFrag := strings.Cut(raw, "#")
+	head, query, hasQuery := strings.Cut(rest, "?")
+	if hasQuery {
+		head += "?" + redactQuery(query)
+	}
+	if hasFrag && frag != "" {
+		head += "#" + redacted
+	}
+	return redactFreeText(head)
+}
+
 // redactQuery rewrites a raw query string pair by pair, so unchanged pairs
-// keep their exact encoding.
+// keep their exact encoding. A value with a bad %-escape is decoded as far
+// as it can be, so a URL in it is still found.
 func redactQuery(raw string) string {
 	if raw == "" {
 		return ""
@@ -80,7 +103,7 @@ func redactQuery(raw string) string {
 		name, val, hasVal := strings.Cut(p, "=")
 		uname, err := url.QueryUnescape(name)
 		if err != nil {
-			uname = name
+			uname = lenientUnescape(name)
 		}
 		if !hasVal {
 			continue
@@ -89,7 +112,11 @@ func redactQuery(raw string) string {
 			parts[i] = name + "=" + redacted
 			continue
 		}
-		if uval, err := url.QueryUnescape(val); err == nil && strings.Contains(uval, "://") {
+		uval, err := url.QueryUnescape(val)
+		if err != nil {
+			uval = lenientUnescape(val)
+		}
+		if strings.Contains(uval, "://") {
 			if r := Redact(uval); r != uval {
 				parts[i] = name + "=" + url.QueryEscape(r)
 			}
@@ -98,8 +125,69 @@ func redactQuery(raw string) string {
 	return strings.Join(parts, "&")
 }
 
+// lenientUnescape decodes the valid %XX escapes and + of a query value and
+// keeps every other byte as it is.
+func lenientUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '+':
+			b.WriteByte(' ')
+		case s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// HasPassword reports whether rawURL, or a URL in one of its query
+// parameters (an S3 endpoint=, plain or %-escaped), carries user info with a
+// password. It reads the text the way url.Parse cuts an authority (up to the
+// first / ? or #, user info up to its last @), so it answers for URLs that
+// do not parse too.
+func HasPassword(rawURL string) bool {
+	for _, s := range []string{rawURL, lenientUnescape(rawURL)} {
+		for rest := s; ; {
+			_, after, ok := strings.Cut(rest, "://")
+			if !ok {
+				break
+			}
+			rest = after
+			authority := after
+			if end := strings.IndexAny(after, "/?#&"); end >= 0 {
+				authority = after[:end]
+			}
+			if at := strings.LastIndex(authority, "@"); at >= 0 && strings.Contains(authority[:at], ":") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 var (
 	urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>\x60]+`)
+	// userinfoInText is the user info of a URL that was not redacted as one:
+	// scheme:// then the authority up to its last @. & ends it too, as it
+	// ends a URL inside a query value.
+	userinfoInText = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#&\s"'<>\x60]*@`)
 	// name=value pairs outside URLs (connection strings, query fragments in
 	// messages, XML-ish dumps).
 	pairInText = regexp.MustCompile(`(?i)([A-Za-z0-9_\-]*(?:signature|credential|token|secret|password|passwd|accountkey|sharedaccesssignature|sig|access_key|api_key)[A-Za-z0-9_\-]*)(\s*=\s*)("?)([^\s&;"',<>]+)`)
@@ -130,6 +218,7 @@ func redactText(s string) string {
 }
 
 func redactFreeText(s string) string {
+	s = userinfoInText.ReplaceAllString(s, "${1}"+redacted+"@")
 	s = authHeader.ReplaceAllString(s, "${1}"+redacted)
 	s = pairInText.ReplaceAllStringFunc(s, func(m string) string {
 		sub := pairInText.FindStringSubmatch(m)

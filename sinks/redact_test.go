@@ -1,6 +1,9 @@
 package sinks_test
 
 import (
+	"context"
+	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -49,6 +52,122 @@ func TestRedactNeverKeepsSecrets(t *testing.T) {
 			if strings.Contains(got, s) {
 				t.Errorf("Redact(%q) = %q keeps %q", in, got, s)
 			}
+		}
+	}
+}
+
+// malformedSecretURLs hold the planted password S3CR3T in URLs that do not
+// parse, or parse only on the outside: Go's url errors quote the raw URL,
+// and a redaction that needs a successful parse would give it back.
+var malformedSecretURLs = []string{
+	"s3://b?endpoint=http://bob:S3CR3T@[::1&region=x",
+	"s3://b?endpoint=http://bob:S3CR3T@host:99999&region=x",
+	"s3://b?endpoint=http://bob:S3CR3T@host:99x&region=x",
+	"s3://b?endpoint=http://bob:S3CR3T@ho st&region=x",
+	"s3://b?endpoint=http://bob:S3CR3T@host/%zz&region=x",
+	"s3://b?endpoint=http://bob:S3CR3T%zz@host&region=x",
+	"s3://b?endpoint=http://bob:S3CR3T/x@host&region=x",
+	"s3://b?endpoint=http%3A%2F%2Fbob%3AS3CR3T%40%5B%3A%3A1&region=x",
+	"s3://b?endpoint=http%3A%2F%2Fbob%3AS3CR3T%40host%2F%zz&region=x",
+	"s3://bob:S3CR3T@b:99x?region=x",
+	"s3://bob:S3CR3T@[::1",
+	"s3://b?region=x&endpoint=http://bob:S3CR3T@[::1#frag",
+	"http://bob:S3CR3T@[::1",
+	"http://bob:S3CR3T@host:99x",
+	"http://bob:S3CR3T@host:99999",
+	"http://bob:S3CR3T@ho st",
+	"http://bob:S3CR3T@host/%zz",
+	"http://bob:S3@CR3T@[::1",
+	"azblob://c?sig=S3CR3T&sv=2022-11-02%zz",
+}
+
+func TestRedactMalformed(t *testing.T) {
+	const secret = "S3CR3T"
+	leaks := func(what, got string) {
+		t.Helper()
+		if strings.Contains(got, secret) || strings.Contains(got, "CR3T") {
+			t.Errorf("%s keeps the secret: %q", what, got)
+		}
+	}
+	for _, in := range malformedSecretURLs {
+		leaks("Redact("+in+")", sinks.Redact(in))
+		leaks("RedactText(parse error of "+in+")", sinks.RedactText(`parse "`+in+`": invalid port ":99x" after host`))
+		leaks("RedactText(message with "+in+")", sinks.RedactText("list "+in+": blob (code=Unknown): failed"))
+		if _, err := url.Parse(in); err != nil {
+			leaks("RedactText(url.Parse error)", sinks.RedactText(err.Error()))
+		}
+		_, err := sinks.Open(context.Background(), in, sinks.OpenOptions{})
+		if err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", in)
+			continue
+		}
+		leaks("Open("+in+") error", err.Error())
+		if !errors.Is(err, sinks.ErrInvalid) {
+			t.Errorf("Open(%q) = %v, want ErrInvalid", in, err)
+		}
+	}
+	// The part of the text around a URL that does not parse is kept.
+	if got, want := sinks.Redact("http://bob:S3CR3T@[::1"), "http://REDACTED@[::1"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
+	if got, want := sinks.RedactText(`parse "http://bob:S3CR3T@ho st": invalid character " " in host name`),
+		`parse "http://ho st": invalid character " " in host name`; got != want {
+		t.Errorf("RedactText = %q, want %q", got, want)
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for _, in := range []string{
+		"s3://b", "mem://", "./out", "/var/lib/archive", "file:///data",
+		"s3://b?endpoint=http://127.0.0.1:7070&region=us-east-1&use_path_style=true",
+		"s3://b?endpoint=http%3A%2F%2F127.0.0.1%3A7070&region=x",
+		"http://pushgateway:9091", "https://u:p@gw",
+	} {
+		if err := sinks.CheckURL(in); err != nil {
+			t.Errorf("CheckURL(%q) = %v, want nil", in, err)
+		}
+	}
+	for _, in := range malformedSecretURLs {
+		err := sinks.CheckURL(in)
+		if !errors.Is(err, sinks.ErrInvalid) {
+			t.Errorf("CheckURL(%q) = %v, want ErrInvalid", in, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "CR3T") {
+			t.Errorf("CheckURL(%q) = %q keeps the secret", in, err)
+		}
+	}
+	for in, want := range map[string]string{
+		"s3://b?endpoint=http://h:99999":   "port 99999",
+		"s3://b?endpoint=http://[::1":      "endpoint=",
+		"s3://b?endpoint=http://h/%zz":     "query",
+		"http://gw:0":                      "port 0",
+		"s3://b?region=x;use_path_style=1": "query",
+		"s3://b?endpoint=http://bob:x/y@h": "invalid port",
+	} {
+		if err := sinks.CheckURL(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckURL(%q) = %v, want a message with %q", in, err, want)
+		}
+	}
+}
+
+func TestHasPassword(t *testing.T) {
+	for in, want := range map[string]bool{
+		"s3://b":             false,
+		"./out":              false,
+		"postgres://u@h/db":  false,
+		"s3://key:pw@bucket": true,
+		"s3://b?endpoint=http://127.0.0.1:7070&region=x":               false,
+		"s3://b?endpoint=http://bob:S3CR3T@127.0.0.1:7070&region=x":    true,
+		"s3://b?endpoint=http%3A%2F%2Fbob%3AS3CR3T%40127.0.0.1%3A7070": true,
+		"s3://b?endpoint=http://bob:S3CR3T@[::1&region=x":              true,
+		"s3://b?endpoint=http://bob:S3CR3T@host/%zz&region=x":          true,
+		"s3://b?endpoint=http://bob@127.0.0.1:7070":                    false,
+		"gs://b?access_id=sa@project.iam.gserviceaccount.com":          false,
+		"s3://b?endpoint=http://h:9000&note=a@b":                       false,
+	} {
+		if got := sinks.HasPassword(in); got != want {
+			t.Errorf("HasPassword(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

@@ -109,8 +109,9 @@ func (s *checkSection) fail(name string, err error, needs string) {
 	if needs == "" {
 		needs = sinks.Needs(err)
 	}
-	// One line: drivers' messages may span several (pgx lists each address tried).
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	// One line: drivers' messages may span several (pgx lists each address
+	// tried). Redacted once more, as the summary of a run is.
+	msg := sinks.RedactText(strings.Join(strings.Fields(err.Error()), " "))
 	s.Steps = append(s.Steps, checkStep{Name: name, Status: stepFailed, Error: msg, Needs: needs})
 }
 

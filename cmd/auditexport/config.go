@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
@@ -271,7 +272,7 @@ func (c *Config) validate(origin map[string]string) error {
 	if c.Rejects.MaxRows < -1 {
 		bad("rejects.max_rows", fmt.Sprint(c.Rejects.MaxRows), "must be -1 (no limit) or >= 0")
 	}
-	if f := c.Rejects.MaxFraction; f < 0 || f > 1 {
+	if f := c.Rejects.MaxFraction; math.IsNaN(f) || f < 0 || f > 1 {
 		bad("rejects.max_fraction", fmt.Sprint(f), "must be between 0 and 1")
 	}
 	if c.Run.Lookback < 0 {
@@ -299,8 +300,13 @@ func (c *Config) validate(origin map[string]string) error {
 		bad("log.format", c.Log.Format, "must be auto, text or json")
 	}
 	for _, u := range []struct{ key, v string }{{"source.url", c.Source.URL}, {"destination.url", c.Destination.URL}} {
-		if u.v != "" && hasUserinfoPassword(u.v) {
-			bad(u.key, "", "holds credentials; use the cloud SDK's default credential chain or environment variables instead")
+		if u.v == "" {
+			continue
+		}
+		if sinks.HasPassword(u.v) {
+			bad(u.key, "", "holds a password (in its user info or in its endpoint= parameter); credentials come from the environment or the cloud SDK's default credential chain, never from a URL")
+		} else if err := sinks.CheckURL(u.v); err != nil {
+			bad(u.key, sinks.Redact(u.v), err.Error()+" (e.g. s3://archive-bucket?endpoint=http://127.0.0.1:7070&region=us-east-1)")
 		}
 	}
 	errs = append(errs, validateSchedule(&c.Schedule, origin)...)

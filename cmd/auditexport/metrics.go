@@ -196,7 +196,7 @@ const pushTimeout = 15 * time.Second
 func (m *metrics) push(ctx context.Context, rawURL, job string, grouping map[string]string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return fmt.Errorf("metrics.pushgateway_url: %w", err)
+		return fmt.Errorf("metrics.pushgateway_url %q: not a valid URL", sinks.Redact(rawURL))
 	}
 	var user, pass string
 	if u.User != nil {
@@ -219,7 +219,7 @@ func (m *metrics) push(ctx context.Context, rawURL, job string, grouping map[str
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
 	defer cancel()
 	if err := p.AddContext(ctx); err != nil {
-		return fmt.Errorf("push metrics to %s (metrics.pushgateway_url): %s", sinks.Redact(rawURL), sinks.Redact(err.Error()))
+		return fmt.Errorf("push metrics to %s (metrics.pushgateway_url): %s", sinks.Redact(rawURL), sinks.RedactText(err.Error()))
 	}
 	return nil
 }
@@ -229,11 +229,14 @@ func (m *metrics) push(ctx context.Context, rawURL, job string, grouping map[str
 func validateMetrics(c *MetricsConfig, origin map[string]string) []error {
 	var errs []error
 	if c.PushgatewayURL != "" {
+		const form = "must be an http:// or https:// URL (e.g. http://pushgateway.monitoring:9091)"
 		u, err := url.Parse(c.PushgatewayURL)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		switch malformed := sinks.CheckURL(c.PushgatewayURL); {
+		case malformed != nil:
 			errs = append(errs, &ConfigError{Setting: "metrics.pushgateway_url", Value: sinks.Redact(c.PushgatewayURL),
-				Problem: "must be an http:// or https:// URL (e.g. http://pushgateway.monitoring:9091)"})
+				Problem: malformed.Error() + "; " + form})
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs = append(errs, &ConfigError{Setting: "metrics.pushgateway_url", Value: sinks.Redact(c.PushgatewayURL), Problem: form})
 		case origin["metrics.pushgateway_url"] == "config" && hasUserinfoPassword(c.PushgatewayURL):
 			errs = append(errs, &ConfigError{Setting: "metrics.pushgateway_url",
 				Problem: "holds a password in the config file; set AUDITEXPORT_METRICS_PUSHGATEWAY_URL in the environment instead"})

@@ -188,7 +188,9 @@ type runSummary struct {
 func printSummary(w io.Writer, sum *exporter.Summary, err error) {
 	rs := runSummary{Status: "ok", Summary: sum}
 	if err != nil {
-		rs.Status, rs.Error = "failed", err.Error()
+		// Errors are redacted where they are made; the summary is read by
+		// log shippers and alerting, so it is redacted once more.
+		rs.Status, rs.Error = "failed", sinks.RedactText(err.Error())
 	}
 	b, merr := json.Marshal(rs)
 	if merr != nil {
