@@ -238,9 +238,12 @@ func (r *run) commitLoop(ctx context.Context) error {
 		c := r.newCommit()
 		if c == nil {
 			r.log.Info("nothing new to commit")
+			if r.state.Head != nil {
+				r.sum.HeadCommit, r.sum.HeadSHA256 = r.state.Head.Number, r.state.HeadSHA256
+			}
 			return nil
 		}
-		err := archive.Append(ctx, r.o.Dest, c)
+		headSHA, err := archive.Append(ctx, r.o.Dest, c)
 		if errors.Is(err, archive.ErrConflict) && r.attempt < r.o.MaxCommitAttempts {
 			r.log.Warn("another run committed first; re-planning against the new log", "commit", c.Number)
 			r.abandonStaged(ctx)
@@ -263,6 +266,7 @@ func (r *run) commitLoop(ctx context.Context) error {
 			return fmt.Errorf("%w (whether commit %d was created is unknown; its staged files are kept for the next run)", err, c.Number)
 		}
 		r.sum.Commit = c.Number
+		r.sum.HeadCommit, r.sum.HeadSHA256 = c.Number, headSHA
 		r.phase(PhaseCommitted)
 		if err := archive.Publish(ctx, r.o.Dest, c, func() { r.phase(PhasePublish) }); err != nil {
 			return fmt.Errorf("%w (commit %d is safe in the log; the next run finishes publishing it)", err, c.Number)

@@ -29,6 +29,13 @@ type Summary struct {
 	// Commit is the number of the commit the run created (0: none, when
 	// there was nothing new).
 	Commit int64 `json:"commit"`
+	// HeadCommit and HeadSHA256 are the archive's head after the run: the
+	// run's own commit, or the head it found when it had nothing new, and
+	// the SHA-256 of that commit's stored bytes. Recorded outside the
+	// bucket, they are the anchor `verify --expect-head N:SHA` checks the
+	// chain against. Absent for an empty archive and in a dry run.
+	HeadCommit int64  `json:"head_commit,omitempty"`
+	HeadSHA256 string `json:"head_sha256,omitempty"`
 	// InputsSkipped are source inputs the archive had already read in full.
 	InputsSkipped int `json:"inputs_skipped"`
 	// RolledForward lists commits of earlier runs this run finished

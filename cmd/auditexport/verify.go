@@ -34,7 +34,7 @@ func verifyCommand() *command {
 	return &command{
 		name:    "verify",
 		summary: "prove the archive is complete and unchanged (like restic check)",
-		usage:   "verify [--config FILE] [--read-data] [--source] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [settings]",
+		usage:   "verify [--config FILE] [--read-data] [--source] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--expect-head N:SHA] [--json] [settings]",
 		about: `Checks the archive in destination.url against its commit log, reading only,
 like restic check. Each finding is printed on one line (severity, kind, the
 object key relative to the archive prefix, what is wrong), then a summary
@@ -46,15 +46,21 @@ Tiers:
                the stored bytes of the one before; every commit is published;
                every committed Parquet and key file is there with its
                recorded size; no Parquet file in the layout is missing from
-               the log; no event key is held twice in a partition's key files
-               (which are read in full and checked against their sha256); each
-               _manifest.json is what the log implies. One listing plus the
-               small objects.
+               the log; no event key is held twice in the key files, within a
+               partition or across partitions (they are read in full and
+               checked against their sha256); each _manifest.json is what the
+               log implies. One listing plus the small objects.
   --read-data  also downloads every committed Parquet file and checks its
                sha256 and the row count in its footer.
   --source     also reads the source as plan does (writing nothing) and
                compares each partition's distinct events with the archive's
                rows, for the partitions the source still holds.
+
+--expect-head N:SHA takes a head recorded outside the bucket (head_commit
+and head_sha256 of a run's summary line, or "anchor:" of an earlier verify)
+and checks that commit N is still in the log with exactly those bytes and
+that the log's head chains back to it: the chain alone cannot show that
+the last commits were removed or the whole log rewritten.
 
 --from/--to restrict the per-partition checks to those event dates; the
 commit log, its hash chain and the markers are always checked in full.
@@ -64,6 +70,7 @@ destination settings are needed, unless --source is given.`,
 			"auditexport verify --config prod.yaml",
 			"auditexport verify --config prod.yaml --read-data",
 			"auditexport verify --config prod.yaml --source --from 2026-11-01 --to 2026-11-30",
+			"auditexport verify --config prod.yaml --expect-head \"$(jq -r '\"\\(.head_commit):\\(.head_sha256)\"' last-run.json)\"",
 			"auditexport verify --destination.url s3://audit-archive --destination.prefix sigma --json",
 		},
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio) error {
@@ -72,6 +79,7 @@ destination settings are needed, unless --source is given.`,
 			src := fs.Bool("source", false, "also compare each day's distinct events in the source with the archive's rows")
 			from := fs.String("from", "", "check partitions from this event `date` on (YYYY-MM-DD)")
 			to := fs.String("to", "", "check partitions up to this event `date` (YYYY-MM-DD, inclusive)")
+			expectHead := fs.String("expect-head", "", "check that the log still reaches a head recorded outside the bucket: `N:SHA`, a run summary's head_commit and head_sha256")
 			asJSON := fs.Bool("json", false, "print the report as one JSON document")
 			return func(ctx context.Context, io *stdio) error {
 				if len(io.args) > 0 {
@@ -85,13 +93,21 @@ destination settings are needed, unless --source is given.`,
 				if *from != "" && *to != "" && *to < *from {
 					return usagef("--to %s is before --from %s", *to, *from)
 				}
+				var anchor archive.Anchor
+				if *expectHead != "" {
+					a, err := archive.ParseAnchor(*expectHead)
+					if err != nil {
+						return usagef("--expect-head %q: %v (want N:SHA, the head_commit and head_sha256 of a run's summary, e.g. --expect-head 12:%s)", *expectHead, err, strings.Repeat("0", 64))
+					}
+					anchor = a
+				}
 				lc, err := loadVerifyConfig(cf, *src)
 				if err != nil {
 					return err
 				}
 				return runVerify(ctx, verifyOptions{
 					config: lc, configPath: cf.path, readData: *readData, source: *src,
-					from: *from, to: *to, json: *asJSON, log: newLogger(lc.Log, io.err),
+					from: *from, to: *to, expectHead: anchor, json: *asJSON, log: newLogger(lc.Log, io.err),
 				}, io.out)
 			}
 		},
@@ -138,6 +154,7 @@ type verifyOptions struct {
 	readData   bool
 	source     bool
 	from, to   string // YYYY-MM-DD, inclusive; "" unbounded
+	expectHead archive.Anchor
 	json       bool
 	log        *slog.Logger
 }
@@ -158,7 +175,7 @@ func runVerify(ctx context.Context, o verifyOptions, out io.Writer) error {
 		return fmt.Errorf("destination.url: %w", err)
 	}
 	rep, err := archive.Verify(ctx, b, archive.VerifyOptions{
-		ReadData: o.readData, From: o.from, To: o.to, WorkDir: c.Run.WorkDir, Logger: o.log,
+		ReadData: o.readData, From: o.from, To: o.to, ExpectHead: o.expectHead, WorkDir: c.Run.WorkDir, Logger: o.log,
 	})
 	if err != nil {
 		return err
@@ -233,6 +250,7 @@ var verifyHints = map[string]string{
 	archive.KindCommitMissing:  "restore the named commits from a backup or object versioning; the next commit's previous_sha256 proves which bytes are right",
 	archive.KindCommitDamaged:  "restore the named commits from a backup or object versioning; the next commit's previous_sha256 proves which bytes are right",
 	archive.KindChainBroken:    "a commit was changed or removed after the next one was written: restore the commit before the named one from a backup or object versioning",
+	archive.KindHeadMismatch:   "the log no longer reaches the head recorded outside the bucket: commits were removed or rewritten; restore the log from object versioning or a backup until commit N hashes to the recorded SHA-256, and keep _auditexport/log/ under a retention lock",
 	archive.KindUnpublished:    "`auditexport run` rolls unpublished commits forward (publishes their files, manifests and markers)",
 	archive.KindFileMissing:    "restore the named files from a backup or object versioning; their commit records the size and sha256 the restored copy must have",
 	archive.KindSizeMismatch:   "restore the named files from a backup or object versioning; their commit records the size and sha256 the restored copy must have",
@@ -297,6 +315,16 @@ func printVerifyText(w io.Writer, dest string, rep *archive.Report, next string)
 		fmt.Fprintf(w, "range: event dates %s to %s (the commit log is checked in full)\n", verifyOr(rep.From, "the first"), verifyOr(rep.To, "the last"))
 	}
 	fmt.Fprintf(w, "commit log: %d commits, head %d\n", rep.Commits, rep.Head)
+	if rep.HeadSHA256 != "" {
+		fmt.Fprintf(w, "anchor: %d:%s (record it outside the bucket; check it later with --expect-head)\n", rep.Head, rep.HeadSHA256)
+	}
+	if rep.ExpectHead != "" {
+		reached := "reached"
+		if rep.Kinds()[archive.KindHeadMismatch] > 0 {
+			reached = "NOT reached"
+		}
+		fmt.Fprintf(w, "expected head: %s %s\n", rep.ExpectHead, reached)
+	}
 	fmt.Fprintf(w, "checked: %d partitions, %d data files (%d rows, %d bytes), %d key files (%d keys), %d manifests\n",
 		rep.Partitions, rep.Files, rep.Rows, rep.FileBytes, rep.KeyFiles, rep.Keys, rep.Manifests)
 	if slices.Contains(rep.Tiers, "read-data") {

@@ -89,28 +89,31 @@ func ReadCommit(ctx context.Context, b *sinks.Bucket, n int64) (*Commit, []byte,
 }
 
 // Append creates commit c in the log, only if no commit with its number
-// exists. A lost race returns ErrConflict. A retried write that finds its
+// exists, and returns the SHA-256 of the stored bytes: what commit c+1
+// records as previous_sha256, and the anchor a user keeps outside the
+// bucket. A lost race returns ErrConflict. A retried write that finds its
 // own earlier attempt stored counts as success.
-func Append(ctx context.Context, b *sinks.Bucket, c *Commit) error {
+func Append(ctx context.Context, b *sinks.Bucket, c *Commit) (string, error) {
 	data, err := c.Encode()
 	if err != nil {
-		return err
+		return "", err
 	}
+	sum := SHA256(data)
 	_, err = b.PutBytes(ctx, CommitKey(c.Number), data, sinks.PutOptions{IfNotExist: true, ContentType: "application/json"})
 	if errors.Is(err, sinks.ErrExists) {
 		stored, rerr := b.ReadAll(ctx, CommitKey(c.Number))
 		if rerr == nil && string(stored) == string(data) {
-			return nil
+			return sum, nil
 		}
-		return fmt.Errorf("commit %d: %w", c.Number, ErrConflict)
+		return "", fmt.Errorf("commit %d: %w", c.Number, ErrConflict)
 	}
 	if err != nil {
 		// A failed call may still have stored the commit (a lost response):
 		// if the log holds exactly our bytes, the commit is ours.
 		if stored, rerr := b.ReadAll(ctx, CommitKey(c.Number)); rerr == nil && string(stored) == string(data) {
-			return nil
+			return sum, nil
 		}
-		return fmt.Errorf("write commit %d: %w", c.Number, err)
+		return "", fmt.Errorf("write commit %d: %w", c.Number, err)
 	}
-	return nil
+	return sum, nil
 }

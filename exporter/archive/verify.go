@@ -21,6 +21,7 @@ const (
 	KindCommitMissing = "commit_missing" // a number between 1 and the head has no commit
 	KindCommitDamaged = "commit_damaged" // a commit does not parse, or says another number, or lists impossible keys
 	KindChainBroken   = "chain_broken"   // previous_sha256 does not match the stored bytes of the commit before
+	KindHeadMismatch  = "head_mismatch"  // the log does not reach the head recorded outside the bucket (--expect-head)
 	KindUnpublished   = "unpublished"    // a commit has no published marker
 	// Committed objects.
 	KindFileMissing    = "file_missing"    // a committed data or key file is not in the bucket
@@ -29,7 +30,7 @@ const (
 	KindRowsMismatch   = "rows_mismatch"   // rows or key counts disagree (file footer, key file, commit)
 	KindDataDamaged    = "data_damaged"    // a committed Parquet file whose footer cannot be read
 	KindKeysDamaged    = "keys_damaged"    // a key file that is not a valid, sorted key file
-	KindDuplicateKey   = "duplicate_key"   // one event key is held twice in a partition's key files
+	KindDuplicateKey   = "duplicate_key"   // one event key is held twice in a partition's key files, or in two partitions
 	KindManifestBad    = "manifest_mismatch"
 	// Objects no commit accounts for.
 	KindUnexpectedFile = "unexpected_file" // an object in the layout or under _auditexport/ that no commit lists
@@ -74,6 +75,10 @@ type VerifyOptions struct {
 	// WorkDir holds the temporary copy of each data file --read-data reads
 	// (default: the system temp dir).
 	WorkDir string
+	// ExpectHead, when set, is a head recorded outside the bucket (a run
+	// summary's head_commit and head_sha256): the log must hold that
+	// commit with those bytes and chain from it to its head.
+	ExpectHead Anchor
 	// Workers bounds concurrent reads (default 8).
 	Workers int
 	Logger  *slog.Logger
@@ -90,6 +95,12 @@ type Report struct {
 	// number the archive shows evidence of (log or published marker).
 	Commits int   `json:"commits"`
 	Head    int64 `json:"head"`
+	// HeadSHA256 is the SHA-256 of the head commit's stored bytes ("" when
+	// the head is missing): with Head, the anchor to record outside the
+	// bucket.
+	HeadSHA256 string `json:"head_sha256,omitempty"`
+	// ExpectHead is the anchor checked (--expect-head), as N:SHA.
+	ExpectHead string `json:"expect_head,omitempty"`
 	// Counts of what was checked in range.
 	Partitions int   `json:"partitions"`
 	Files      int   `json:"files"`
@@ -186,7 +197,8 @@ func (r *Report) sortFindings() {
 // parses and chains to the stored bytes of the one before, every commit is
 // published, every committed data and key file is there with its recorded
 // size, nothing in the layout is missing from the log, no event key is held
-// twice in a partition, and every manifest is what the log implies. With
+// twice in the archive, and every manifest is what the log implies; with
+// ExpectHead, that the log still holds a head recorded outside it. With
 // ReadData it also downloads every committed data file and checks its
 // sha256 and footer row count. It reads only; it never changes the archive.
 //
@@ -213,6 +225,11 @@ func Verify(ctx context.Context, b *sinks.Bucket, opts VerifyOptions) (*Report, 
 	if opts.From != "" && opts.To != "" && opts.To < opts.From {
 		return nil, fmt.Errorf("verify: to date %s is before from date %s", opts.To, opts.From)
 	}
+	if !opts.ExpectHead.IsZero() {
+		if _, err := ParseAnchor(opts.ExpectHead.String()); err != nil {
+			return nil, fmt.Errorf("verify: expected head: %w", err)
+		}
+	}
 	v := &verifier{
 		b:    b,
 		o:    opts,
@@ -223,12 +240,16 @@ func Verify(ctx context.Context, b *sinks.Bucket, opts VerifyOptions) (*Report, 
 	if opts.ReadData {
 		v.rep.Tiers = append(v.rep.Tiers, "read-data")
 	}
+	if !opts.ExpectHead.IsZero() {
+		v.rep.ExpectHead = opts.ExpectHead.String()
+	}
 	if err := v.list(ctx); err != nil {
 		return nil, err
 	}
 	if err := v.checkLog(ctx); err != nil {
 		return nil, err
 	}
+	v.checkAnchor()
 	v.indexCommits()
 	v.checkCommitted()
 	v.checkLayout()
@@ -270,6 +291,10 @@ type verifier struct {
 	// with a marker.
 	commits   map[int64]*Commit
 	published map[int64]bool
+	// sums are the SHA-256 of each commit's stored bytes; logHead is the
+	// highest commit number in the log.
+	sums    map[int64]string
+	logHead int64
 	// lost are the commits that are missing or cannot be read: what they
 	// listed shows up as objects no commit accounts for.
 	lost []int64

@@ -53,6 +53,7 @@ func (v *verifier) checkLog(ctx context.Context) error {
 	}
 	v.rep.Commits = len(numbers)
 	v.rep.Head = max(head, maxMarker)
+	v.logHead = head
 
 	// Read every commit's stored bytes.
 	raws := make([][]byte, len(numbers))
@@ -71,11 +72,14 @@ func (v *verifier) checkLog(ctx context.Context) error {
 		return err
 	}
 	raw := map[int64][]byte{}
+	v.sums = map[int64]string{}
 	for i, n := range numbers {
 		if raws[i] != nil {
 			raw[n] = raws[i]
+			v.sums[n] = SHA256(raws[i])
 		}
 	}
+	v.rep.HeadSHA256 = v.sums[v.rep.Head]
 
 	v.commits = map[int64]*Commit{}
 	lastPublished := maxMarker

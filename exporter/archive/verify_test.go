@@ -126,7 +126,7 @@ func (fx *fixture) commit(publish bool, parts ...part) *Commit {
 		kw := fx.put(kstaging, keys)
 		c.Keys = append(c.Keys, KeyFile{Key: kfinal, Partition: p.name, Count: int64(claim), Bytes: kw.Size, SHA256: kw.SHA256, Staging: kstaging})
 	}
-	if err := Append(fx.ctx, fx.b, c); err != nil {
+	if _, err := Append(fx.ctx, fx.b, c); err != nil {
 		fx.t.Fatal(err)
 	}
 	raw, err := fx.b.ReadAll(fx.ctx, CommitKey(c.Number))
@@ -468,7 +468,7 @@ func TestVerifyCommitConsistency(t *testing.T) {
 		{Key: "event_date=2026-11-02/b.parquet", Partition: "event_date=2026-11-02", Rows: 2},
 		{Key: "elsewhere/c.parquet", Partition: "event_date=2026-11-02", Rows: 1},
 	}, Keys: []KeyFile{{Key: KeysDir("event_date=2026-11-01") + "r.keys", Partition: "event_date=2026-11-01", Count: 3}}}
-	if err := Append(fx.ctx, fx.b, c); err != nil {
+	if _, err := Append(fx.ctx, fx.b, c); err != nil {
 		t.Fatal(err)
 	}
 	rep := fx.verify(VerifyOptions{})
