@@ -19,10 +19,13 @@ import (
 
 // checkKeys reads the key files of every partition in range, as a run's
 // dedup reads them, and checks each against its commit (size, sha256, key
-// count, sorted, no key twice) and the partition as a whole: no event key
-// in two key files, and as many keys as the committed files hold rows.
-// Key files are sorted, so the partition's files are merged as streams:
-// memory stays bounded by the number of files, not of keys.
+// count, sorted, no key twice), each partition as a whole (no event key in
+// two key files, and as many keys as the committed files hold rows) and
+// the partitions together (no event key in two partitions). Key files are
+// sorted, so a partition's files are merged as streams into one sorted run
+// of its distinct keys on local disk, and the runs of all partitions are
+// merged in turn (crossPartition): memory stays bounded by the number of
+// files a partition has, not by the number of keys or partitions.
 func (v *verifier) checkKeys(ctx context.Context) error {
 	byPart := map[string][]string{}
 	for _, o := range v.keyObjs {
@@ -51,11 +54,23 @@ func (v *verifier) checkKeys(ctx context.Context) error {
 		}
 	}
 	parts := sortedKeys(byPart)
-	return forEach(ctx, v.o.Workers, len(parts), func(ctx context.Context, i int) error {
+	runs, err := newKeyRuns(v.o.WorkDir)
+	if err != nil {
+		return err
+	}
+	defer runs.remove()
+	err = forEach(ctx, v.o.Workers, len(parts), func(ctx context.Context, i int) error {
 		p := parts[i]
 		keys := byPart[p]
 		slices.Sort(keys)
-		got, err := v.mergeKeys(ctx, p, keys)
+		out, err := runs.create(i)
+		if err != nil {
+			return err
+		}
+		got, err := v.mergeKeys(ctx, p, keys, out)
+		if cerr := out.close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
 		}
@@ -64,6 +79,10 @@ func (v *verifier) checkKeys(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return v.crossPartition(ctx, runs, parts)
 }
 
 // keyFilePresent reports whether commit n's key file for a partition is in
@@ -78,9 +97,9 @@ func (v *verifier) keyFilePresent(n int64, part string) bool {
 	return false
 }
 
-// mergeKeys streams a partition's key files in key order and returns how
-// many keys they hold in all.
-func (v *verifier) mergeKeys(ctx context.Context, part string, keys []string) (int64, error) {
+// mergeKeys streams a partition's key files in key order, writing each
+// distinct key once to out, and returns how many keys they hold in all.
+func (v *verifier) mergeKeys(ctx context.Context, part string, keys []string, out *runWriter) (int64, error) {
 	streams := make([]*keyStream, 0, len(keys))
 	defer func() {
 		for _, s := range streams {
@@ -120,6 +139,9 @@ func (v *verifier) mergeKeys(ctx context.Context, part string, keys []string) (i
 			shared[pair{lastFile, s.key}]++
 		} else {
 			last, lastFile = s.cur, s.key
+			if err := out.add(s.cur); err != nil {
+				return 0, err
+			}
 		}
 		if s.next() {
 			heap.Fix(&h, 0)
