@@ -29,6 +29,7 @@ type metrics struct {
 	bytesUploaded, filesUploaded                                                      prometheus.Counter
 	runDuration                                                                       prometheus.Histogram
 	lastSuccess, lastEvent                                                            *prometheus.GaugeVec
+	headCommit, headInfo                                                              *prometheus.GaugeVec
 	runs, errs                                                                        *prometheus.CounterVec
 	// Schedule mode only.
 	overlaps   prometheus.Counter
@@ -76,6 +77,14 @@ func newMetrics() *metrics {
 			Namespace: "auditexport", Name: "last_committed_event_timestamp_seconds",
 			Help: "Event time of the latest event committed to the archive (its watermark): alert on time() minus this.",
 		}, []string{"destination"}),
+		headCommit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "auditexport", Name: "head_commit",
+			Help: "Number of the archive's head commit after the last run that found or made one.",
+		}, []string{"destination"}),
+		headInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "auditexport", Name: "head_commit_info",
+			Help: "1, labelled with the SHA-256 of the head commit's stored bytes: the anchor for verify --expect-head.",
+		}, []string{"destination", "sha256"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "auditexport", Name: "runs_total", Help: "Runs by outcome: ok, failed, canceled.",
 		}, []string{"status"}),
@@ -84,7 +93,7 @@ func newMetrics() *metrics {
 			Help: "Failed runs by kind of error: permission, not_found, rejects, conflict, config, other.",
 		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.runDuration, m.lastSuccess, m.lastEvent, m.runs, m.errs)
+	reg.MustRegister(m.runDuration, m.lastSuccess, m.lastEvent, m.headCommit, m.headInfo, m.runs, m.errs)
 	for _, s := range []string{statusOK, statusFailed, statusCanceled} {
 		m.runs.WithLabelValues(s)
 	}
@@ -153,6 +162,10 @@ func (m *metrics) observe(sum *exporter.Summary, err error, took time.Duration) 
 	m.rowsDuplicate.Add(float64(sum.RowsDuplicate))
 	m.rowsArchived.Add(float64(sum.RowsArchived))
 	m.rowsOutOfWindow.Add(float64(sum.RowsOutOfWindow))
+	if sum.HeadSHA256 != "" {
+		// A commit in the log is the head whatever happened after it.
+		m.setHead(sum.Destination, sum.HeadCommit, sum.HeadSHA256)
+	}
 	if err != nil {
 		return // nothing of a failed run counts as written
 	}
@@ -162,6 +175,14 @@ func (m *metrics) observe(sum *exporter.Summary, err error, took time.Duration) 
 		m.filesUploaded.Inc()
 	}
 	m.lastSuccess.WithLabelValues(sum.Destination).Set(float64(sum.Finished.UnixNano()) / 1e9)
+}
+
+// setHead records the archive's head commit: one info series per
+// destination, the previous head's removed.
+func (m *metrics) setHead(destination string, n int64, sha string) {
+	m.headCommit.WithLabelValues(destination).Set(float64(n))
+	m.headInfo.DeletePartialMatch(prometheus.Labels{"destination": destination})
+	m.headInfo.WithLabelValues(destination, sha).Set(1)
 }
 
 // setWatermark records the archive's latest committed event time.
