@@ -179,6 +179,11 @@ func (r *run) writePartition(ctx context.Context, part string, res *partResult, 
 	if err != nil {
 		return err
 	}
+	// A missing or truncated key file would let committed events through
+	// as new: refuse before the partition's first row is written.
+	if err := archive.CheckKeys(ctx, r.o.Dest, part); err != nil {
+		return err
+	}
 	var dec []decodedField
 	for b, name := range names {
 		// Committed keys first: an event already in the archive is not

@@ -56,7 +56,9 @@ func KeysDir(partition string) string { return KeysPrefix + partition + "/" }
 
 // LoadKeys calls fn with the keys of every published key file of a
 // partition and returns how many it read. Key files are published only
-// after their commit, so everything under the prefix is committed.
+// after their commit, so everything under the prefix is committed; that
+// nothing committed is missing from it is what CheckKeys proves, once per
+// partition before a run writes it.
 func LoadKeys(ctx context.Context, b *sinks.Bucket, partition string, fn func(Key)) (int64, error) {
 	var total int64
 	err := b.List(ctx, KeysDir(partition), func(o sinks.Object) error {
