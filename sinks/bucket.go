@@ -237,6 +237,9 @@ func (b *Bucket) Copy(ctx context.Context, dstKey, srcKey string) error {
 		return err
 	}
 	_, err := retry(ctx, b, op, srcKey+" to "+b.fullKey(dstKey), false, func() (struct{}, error) {
+		if b.scheme == "file" {
+			return struct{}{}, b.copyLocal(ctx, dstKey, srcKey)
+		}
 		return struct{}{}, b.b.Copy(ctx, dstKey, srcKey, nil)
 	})
 	return err

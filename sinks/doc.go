@@ -70,9 +70,11 @@
 //
 // A plain path is turned into a file:// URL; with OpenOptions.CreateDir a
 // missing directory is created. No .attrs sidecar files are written (so
-// Attributes has no MD5 there), temp files go next to their target (no
-// rename across devices), and IfNotExist is atomic across processes (see
-// local.go).
+// Attributes has no MD5 there), every write goes to a temp file in
+// _auditexport/tmp/ under the prefix and is renamed into place (never a
+// half-written file next to its key, never a rename across devices;
+// RemoveTempFiles deletes what killed writes left), and IfNotExist is
+// atomic across processes (see local.go).
 //
 // In memory, for tests (every Open is a new, empty bucket):
 //

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/auditexport/auditexport/sinks"
 )
@@ -48,25 +50,104 @@ func TestLocalIfNotExistAcrossBuckets(t *testing.T) {
 	}
 }
 
-func TestLocalTempFilesHidden(t *testing.T) {
+// A write in flight is a file in _auditexport/tmp/, which List hides; a
+// temp file next to its target (what a killed write of an older build, or
+// of fileblob itself, left behind) is listed, so that verify can report it,
+// and RemoveTempFiles deletes both kinds once old, and nothing else.
+func TestLocalTempFiles(t *testing.T) {
 	dir := t.TempDir()
-	b := open(t, "file://"+dir, sinks.OpenOptions{})
+	b := open(t, "file://"+dir, sinks.OpenOptions{Prefix: "audit"})
 	ctx := context.Background()
 	if _, err := b.PutBytes(ctx, "p/part-0.parquet", []byte("data"), sinks.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// What a crash mid-upload leaves behind, in fileblob's naming and ours.
-	for _, name := range []string{"part-1.parquet.18a3f4c2b9d1e000.tmp", "part-0.parquet.0123456789abcdef.tmp"} {
-		if err := os.WriteFile(filepath.Join(dir, "p", name), []byte("partial"), 0o644); err != nil {
+	root := filepath.Join(dir, "audit")
+	old, now := time.Now().Add(-48*time.Hour), time.Now()
+	plant := func(rel string, mtime time.Time) {
+		t.Helper()
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
 			t.Fatal(err)
 		}
 	}
+	plant("p/part-1.parquet.18a3f4c2b9d1e000.tmp", old)
+	plant("p/part-0.parquet.0123456789abcdef.tmp", now)
+	plant("_auditexport/tmp/0123456789abcdef.tmp", old)
+	plant("_auditexport/tmp/0123456789abcdef.tmp.18a3f4c2b9d1e000.tmp", now)
+	plant("p/notes.tmp", old)
 	var keys []string
 	if err := b.List(ctx, "", func(o sinks.Object) error { keys = append(keys, o.Key); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"p/part-0.parquet"}; !slices.Equal(keys, want) {
+	want := []string{"p/notes.tmp", "p/part-0.parquet", "p/part-0.parquet.0123456789abcdef.tmp", "p/part-1.parquet.18a3f4c2b9d1e000.tmp"}
+	if !slices.Equal(keys, want) {
 		t.Errorf("List = %q, want %q", keys, want)
+	}
+
+	n, err := b.RemoveTempFiles(ctx, now.Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Errorf("RemoveTempFiles = %d, %v; want the 2 old temp files", n, err)
+	}
+	var left []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			left = append(left, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	slices.Sort(left)
+	want = []string{"_auditexport/tmp/0123456789abcdef.tmp.18a3f4c2b9d1e000.tmp", "p/notes.tmp", "p/part-0.parquet", "p/part-0.parquet.0123456789abcdef.tmp"}
+	if !slices.Equal(left, want) {
+		t.Errorf("after RemoveTempFiles: %q, want %q", left, want)
+	}
+
+	mem := open(t, "mem://", sinks.OpenOptions{})
+	if n, err := mem.RemoveTempFiles(ctx, now); n != 0 || err != nil {
+		t.Errorf("RemoveTempFiles on mem:// = %d, %v", n, err)
+	}
+}
+
+// Puts and copies on file:// leave no file in the directory of their key
+// but the key itself.
+func TestLocalWritesLeaveNothingNextToTheKey(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, "file://"+dir, sinks.OpenOptions{})
+	ctx := context.Background()
+	for i, o := range []sinks.PutOptions{{}, {IfNotExist: true}} {
+		if _, err := b.PutBytes(ctx, fmt.Sprintf("p/put-%d", i), []byte("v"), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Copy(ctx, "p/copy", "p/put-0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Copy(ctx, "p/copy", "p/put-1"); err != nil {
+		t.Errorf("Copy over an existing key: %v", err)
+	}
+	if err := b.Copy(ctx, "p/copy-of-nothing", "p/absent"); !errors.Is(err, sinks.ErrNotFound) {
+		t.Errorf("Copy of a missing key: %v, want ErrNotFound", err)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if want := []string{"copy", "put-0", "put-1"}; !slices.Equal(names, want) {
+		t.Errorf("p/ holds %q, want %q", names, want)
+	}
+	tmps, _ := os.ReadDir(filepath.Join(dir, "_auditexport", "tmp"))
+	for _, e := range tmps {
+		t.Errorf("temp file left: %s", e.Name())
 	}
 }
 
@@ -98,7 +179,7 @@ func TestLocalCreateDir(t *testing.T) {
 }
 
 // Another process's temp files come and go while a run lists the same
-// directory (two runs publishing into one archive): a listing never fails
+// bucket (two runs publishing into one archive): a listing never fails
 // because a file vanished between the directory read and its stat.
 func TestLocalListWhileFilesVanish(t *testing.T) {
 	dir := t.TempDir()
@@ -108,6 +189,9 @@ func TestLocalListWhileFilesVanish(t *testing.T) {
 		if _, err := b.PutBytes(ctx, fmt.Sprintf("p/%03d", i), []byte("x"), sinks.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "_auditexport", "tmp"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -119,7 +203,7 @@ func TestLocalListWhileFilesVanish(t *testing.T) {
 					return
 				default:
 				}
-				tmp := filepath.Join(dir, "p", fmt.Sprintf("%03d.%x%x.tmp", i%50, w, i))
+				tmp := filepath.Join(dir, "_auditexport", "tmp", fmt.Sprintf("%x%x.tmp", w, i))
 				if err := os.WriteFile(tmp, nil, 0o644); err == nil {
 					os.Remove(tmp)
 				}
@@ -129,7 +213,7 @@ func TestLocalListWhileFilesVanish(t *testing.T) {
 	defer func() { close(stop); wg.Wait() }()
 	for range 300 {
 		n := 0
-		if err := b.List(ctx, "p/", func(sinks.Object) error { n++; return nil }); err != nil {
+		if err := b.List(ctx, "", func(sinks.Object) error { n++; return nil }); err != nil {
 			t.Fatalf("List while temp files come and go: %v", err)
 		}
 		if n != 50 {

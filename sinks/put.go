@@ -115,8 +115,8 @@ func (b *Bucket) put(ctx context.Context, key string, opts PutOptions, sums dige
 			return struct{}{}, err
 		}
 		vr := &verifyingReader{r: src, h: md5.New(), want: sums}
-		if b.scheme == "file" && opts.IfNotExist {
-			err = b.uploadLocalIfNotExist(ctx, key, vr, wo)
+		if b.scheme == "file" {
+			err = b.uploadLocal(ctx, key, vr, wo)
 		} else {
 			err = b.b.Upload(ctx, key, vr, wo)
 		}
