@@ -3,9 +3,14 @@ package archive
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 )
+
+// localTempRE matches the temp files a write to a local directory leaves
+// next to its target when it is killed ("<name>.<hex>.tmp").
+var localTempRE = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
 
 // checkCommitted checks that every data and key file a commit lists (in
 // range) is in the bucket with its recorded size. A file of a commit that
@@ -63,7 +68,9 @@ func (v *verifier) present(key string, commit, size int64, staging, what, counts
 }
 
 // checkLayout reports objects in the Hive layout (in range) and key files
-// that no commit lists.
+// that no commit lists. In the layout, only committed files, _manifest.json
+// and _SUCCESS may be: a reader that lists a partition directory (Athena,
+// Spark, DuckDB) reads whatever else is there as data, and fails on it.
 func (v *verifier) checkLayout() {
 	for _, o := range v.layout {
 		part := partitionOf(o.Key)
@@ -77,8 +84,10 @@ func (v *verifier) checkLayout() {
 			if _, ok := v.files[o.Key]; !ok {
 				v.rep.errorf(KindUnexpectedFile, o.Key, "a Parquet file in the layout that is not in any commit: readers of the layout see its %d bytes, and nothing vouches for them%s", o.Size, v.lostHint())
 			}
+		case localTempRE.MatchString(base):
+			v.rep.errorf(KindUnexpectedFile, o.Key, "the temp file of an interrupted write (%d bytes, no commit lists it): readers that list the directory read it as data and fail; `auditexport run` removes it once older than run.staging_grace", o.Size)
 		default:
-			v.rep.infof(KindUnexpectedFile, o.Key, "not written by auditexport (readers of *.parquet skip it)")
+			v.rep.errorf(KindUnexpectedFile, o.Key, "a file in the layout that no commit lists (%d bytes): readers that list the directory read it as data", o.Size)
 		}
 	}
 	for _, o := range v.keyObjs {

@@ -373,7 +373,7 @@ func TestVerifyObjects(t *testing.T) {
 				"rows_mismatch@_auditexport/keys/event_date=2026-11-02/"}},
 		{"stray parquet", func(fx *fixture) { fx.put("event_date=2026-11-02/part-99999-x.parquet", fx.read(pq)) }, false,
 			[]string{"unexpected_file@event_date=2026-11-02/part-99999-x.parquet"}},
-		{"stray other file (info)", func(fx *fixture) { fx.put("event_date=2026-11-02/notes.txt", []byte("x")) }, false,
+		{"stray other file", func(fx *fixture) { fx.put("event_date=2026-11-02/notes.txt", []byte("x")) }, false,
 			[]string{"unexpected_file@event_date=2026-11-02/notes.txt"}},
 		{"manifest rows changed", func(fx *fixture) {
 			fx.put(man, bytes.Replace(fx.read(man), []byte(`"rows": 3`), []byte(`"rows": 4`), 1))
@@ -411,7 +411,7 @@ func TestVerifyObjects(t *testing.T) {
 func TestVerifyInfoSeverities(t *testing.T) {
 	fx := newFixture(t)
 	fx.standard()
-	fx.put("event_date=2026-11-02/notes.txt", []byte("x"))
+	fx.put("_auditexport/notes.txt", []byte("x"))
 	fx.put(StagingPrefix+"deadrun/1/x.parquet", []byte("x"))
 	rep := fx.verify(VerifyOptions{})
 	if rep.Errors() != 0 || rep.Infos() != 2 {
