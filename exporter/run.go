@@ -224,6 +224,21 @@ func (r *run) inputs(ctx context.Context) ([]source.Input, error) {
 // are still here, so the partitions are written again without the events
 // the other run committed.
 func (r *run) commitLoop(ctx context.Context) error {
+	// The lease keeps other runs from collecting what this run stages, for
+	// as long as it runs: staged files older than run.staging_grace are not
+	// debris while it is renewed.
+	var lease *archive.Lease
+	if !r.o.DryRun {
+		var err error
+		if lease, err = archive.HoldLease(ctx, r.o.Dest, r.o.RunID, r.o.StagingGrace, r.log); err != nil {
+			return err
+		}
+		defer func() {
+			cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			lease.Release(cleanup)
+		}()
+	}
 	for {
 		r.attempt++
 		r.sum.CommitAttempts = r.attempt
@@ -242,6 +257,16 @@ func (r *run) commitLoop(ctx context.Context) error {
 				r.sum.HeadCommit, r.sum.HeadSHA256 = r.state.Head.Number, r.state.HeadSHA256
 			}
 			return nil
+		}
+		// A commit must never name a file that is gone: no run could
+		// publish it.
+		if err := lease.Check(); err != nil {
+			r.abandonStaged(ctx)
+			return err
+		}
+		if err := archive.CheckStaged(ctx, r.o.Dest, c); err != nil {
+			r.abandonStaged(ctx)
+			return err
 		}
 		headSHA, err := archive.Append(ctx, r.o.Dest, c)
 		if errors.Is(err, archive.ErrConflict) && r.attempt < r.o.MaxCommitAttempts {

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,62 @@ func Publish(ctx context.Context, b *sinks.Bucket, c *Commit, onCopy func()) err
 		removeStaged(ctx, b, k.Staging)
 	}
 	return nil
+}
+
+// CheckStaged checks that every data and key file c names is staged with
+// its recorded size (a file without a staging key: in place). A run calls
+// it right before Append: a commit that names a file which is not there
+// can never be published, and fails every later run's roll-forward.
+func CheckStaged(ctx context.Context, b *sinks.Bucket, c *Commit) error {
+	want := map[string]int64{} // key -> size
+	for _, f := range c.Files {
+		want[cmp.Or(f.Staging, f.Key)] = f.Bytes
+	}
+	for _, k := range c.Keys {
+		want[cmp.Or(k.Staging, k.Key)] = k.Bytes
+	}
+	// One listing per run directory of staging; other keys one by one.
+	have := map[string]int64{}
+	dirs := map[string]bool{}
+	for key := range want {
+		if d := stagingRunDir(key); strings.HasPrefix(key, StagingPrefix) && strings.HasSuffix(d, "/") {
+			dirs[d] = true
+			continue
+		}
+		o, err := b.Attributes(ctx, key)
+		if errors.Is(err, sinks.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check the files of commit %d: %w", c.Number, err)
+		}
+		have[key] = o.Size
+	}
+	for _, d := range sortedKeys(dirs) {
+		if err := b.List(ctx, d, func(o sinks.Object) error {
+			have[o.Key] = o.Size
+			return nil
+		}); err != nil {
+			return fmt.Errorf("check the files of commit %d: %w", c.Number, err)
+		}
+	}
+	var missing []string
+	for _, key := range sortedKeys(want) {
+		size, ok := have[key]
+		switch {
+		case !ok:
+			missing = append(missing, key)
+		case size != want[key]:
+			return fmt.Errorf("%s is %d bytes, commit %d records %d; nothing was committed", key, size, c.Number, want[key])
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s, named by commit %d, is missing (removed as staging debris by another run?); nothing was committed, run it again", missing[0], c.Number)
+	}
+	return fmt.Errorf("%s and %d more files named by commit %d are missing (removed as staging debris by another run?); nothing was committed, run it again", missing[0], len(missing)-1, c.Number)
 }
 
 // healManifests makes sure the manifests of the partitions c touches list
