@@ -57,11 +57,13 @@ func unitRun(t *testing.T) *run {
 
 func newUnitRun(o Options) *run {
 	o.defaults()
-	return &run{
+	r := &run{
 		o: o, log: slog.New(slog.DiscardHandler), cols: newColumnSet(o.Catalog),
 		plans: map[*source.Header]*headerPlan{}, sum: &Summary{}, warned: map[string]bool{}, keys: newKeyer(),
 		parts: newPartitioner(o.PartitionZone, o.ByCategory),
 	}
+	r.setLimits()
+	return r
 }
 
 // coercedRow plans allocsHeader and coerces allocsRow as readInput does.

@@ -46,8 +46,16 @@ type Options struct {
 	// the inputs it reads.
 	Incremental bool
 	// Lookback is how far before the watermark an incremental run re-reads,
-	// so rows that arrive late still land.
+	// so rows that arrive late still land. It bounds what the run asks a
+	// source for (a table's rows, say); a row older than that which the
+	// source returns anyway (an export holds its whole table) is not left
+	// out: it is deduplicated against the archive like any other row and
+	// counted in Summary.RowsBeforeLookback.
 	Lookback time.Duration
+	// MaxFutureSkew is how far past the run's clock an event time may be.
+	// A later one (a clock skew, a bad offset, 9999-12-31) is rejected with
+	// its reason: it never lands and never moves the watermark.
+	MaxFutureSkew time.Duration
 	// StagingGrace is the age after which staged objects that no commit
 	// needs are removed as debris of a dead run.
 	StagingGrace time.Duration
@@ -146,6 +154,9 @@ func (o *Options) defaults() {
 	if o.StagingGrace <= 0 {
 		o.StagingGrace = 24 * time.Hour
 	}
+	if o.MaxFutureSkew <= 0 {
+		o.MaxFutureSkew = DefaultMaxFutureSkew
+	}
 	if o.MaxCommitAttempts <= 0 {
 		o.MaxCommitAttempts = 5
 	}
@@ -153,6 +164,10 @@ func (o *Options) defaults() {
 		o.Command = "run"
 	}
 }
+
+// DefaultMaxFutureSkew is how far past the run's clock an event time may be
+// unless Options.MaxFutureSkew says otherwise.
+const DefaultMaxFutureSkew = 15 * time.Minute
 
 // ProgressEvery is how many rows of an input pass between two Progress
 // calls.
@@ -197,7 +212,7 @@ func (o *Options) validate() error {
 	if _, err := codec(o.Parquet.Compression); err != nil {
 		errs = append(errs, err)
 	}
-	if o.Rejects.MaxFraction < 0 || o.Rejects.MaxFraction > 1 {
+	if !(o.Rejects.MaxFraction >= 0 && o.Rejects.MaxFraction <= 1) { // NaN fails too
 		errs = append(errs, fmt.Errorf("rejects max fraction must be within 0..1, got %v", o.Rejects.MaxFraction))
 	}
 	return errors.Join(errs...)

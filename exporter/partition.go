@@ -8,6 +8,18 @@ import (
 // hiveDefault names the partition of an empty value, as Hive does.
 const hiveDefault = "__HIVE_DEFAULT_PARTITION__"
 
+// maxCategoryBytes bounds an escaped category, so that the directory
+// "event_category=<value>" fits the 255 bytes a file name may have on
+// common file systems (and leaves room in a 1,024-byte object key).
+const maxCategoryBytes = 255 - len("event_category=")
+
+// categoryTooLong reports whether a category cannot name a partition
+// directory. Escaping at most triples a value, so short ones are not
+// escaped to tell.
+func categoryTooLong(cat string) bool {
+	return len(cat) > maxCategoryBytes/3 && len(escapePartitionValue(cat)) > maxCategoryBytes
+}
+
 // partitioner names the partition of each row read, remembering recent
 // names so that most rows cost no allocation: a direct-mapped cache keyed
 // by the event's 15-minute slot of Unix time (and its category). A slot is

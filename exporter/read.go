@@ -105,17 +105,34 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 			}
 			continue
 		}
+		if tv.Int > r.futureMicros {
+			prog.Rejected++
+			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.timeF], Reason: r.futureReason(tv.Int), Row: rowMap(rec)}); err != nil {
+				return err
+			}
+			continue
+		}
 		t := time.UnixMicro(tv.Int)
-		if !r.o.Window.Contains(t) {
+		if !r.rowWindow.Contains(t) {
 			r.sum.RowsOutOfWindow++
 			continue
 		}
-		if t.After(r.sum.Progress.MaxEventTime) {
-			r.sum.Progress.MaxEventTime = t.UTC()
+		if tv.Int < r.lookbackFrom {
+			r.sum.RowsBeforeLookback++
 		}
 		cat = ""
 		if p.catF >= 0 && !vals[p.catF].Null {
 			cat = vals[p.catF].Str
+		}
+		if r.o.ByCategory && categoryTooLong(cat) {
+			prog.Rejected++
+			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.catF], Reason: fmt.Sprintf("the event category is too long to name a partition: %d bytes, at most %d once escaped", len(cat), maxCategoryBytes), Row: rowMap(rec)}); err != nil {
+				return err
+			}
+			continue
+		}
+		if t.After(r.sum.Progress.MaxEventTime) {
+			r.sum.Progress.MaxEventTime = t.UTC()
 		}
 		part := r.parts.path(tv.Int, cat)
 		key := r.keys.key(p, vals)
@@ -147,6 +164,13 @@ func (r *run) report(in source.Input, rows int64, done bool) {
 		Index: len(r.sum.Progress.Inputs) + 1, Total: len(r.listed) - r.sum.InputsSkipped,
 		Rows: rows, RowsRead: total, Done: done,
 	})
+}
+
+// futureReason explains the rejection of an event time past the run's clock
+// plus the allowed skew.
+func (r *run) futureReason(micros int64) string {
+	return fmt.Sprintf("event time %s is in the future: later than the run's clock plus the allowed clock skew of %s (%s)",
+		time.UnixMicro(micros).UTC().Format(time.RFC3339Nano), r.o.MaxFutureSkew, time.UnixMicro(r.futureMicros).UTC().Format(time.RFC3339))
 }
 
 func (r *run) reject(rej Reject) error {

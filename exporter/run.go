@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,18 @@ type run struct {
 	phaseMu    sync.Mutex
 	batches    batchPool    // column batches reused by the partition writers
 	plainCols  plainColumns // columns written without a dictionary from now on
+
+	// rowWindow keeps rows: the window the run was given. An incremental
+	// run asks its source only for the rows since the lookback (o.Window,
+	// narrowed), but keeps every row the source returns within rowWindow.
+	rowWindow source.Window
+	// lookbackFrom is the narrowed window's start in microseconds: a row
+	// written that is older than it is counted as late (math.MinInt64 when
+	// the window was not narrowed).
+	lookbackFrom int64
+	// futureMicros is the latest event time accepted: the run's clock plus
+	// Options.MaxFutureSkew.
+	futureMicros int64
 }
 
 // Run performs one export: bring the archive to a consistent state (finish
@@ -83,10 +97,19 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		warned: map[string]bool{},
 		phased: map[string]bool{},
 	}
+	r.setLimits()
 	err = r.do(ctx)
 	sum.RejectSamples = r.rej.samples
 	sum.Finished = o.Now().UTC()
 	return sum, err
+}
+
+// setLimits sets the bounds of the event times the run keeps from its
+// options, before narrowWindow narrows the window.
+func (r *run) setLimits() {
+	r.rowWindow = r.o.Window
+	r.lookbackFrom = math.MinInt64
+	r.futureMicros = r.o.Now().Add(r.o.MaxFutureSkew).UnixMicro()
 }
 
 // phase reports reaching a phase point, once per run.
@@ -137,7 +160,40 @@ func (r *run) do(ctx context.Context) error {
 	if err := r.checkRejects(); err != nil {
 		return err
 	}
-	return r.commitLoop(ctx)
+	r.warnEmptyKeys()
+	if err := r.commitLoop(ctx); err != nil {
+		return err
+	}
+	r.warnLate()
+	return nil
+}
+
+// warnEmptyKeys reports rows keyed by the whole row because a configured
+// key column was empty in them.
+func (r *run) warnEmptyKeys() {
+	r.sum.RowsKeyEmpty = r.keys.emptyKey
+	if r.sum.RowsKeyEmpty == 0 {
+		return
+	}
+	r.warnOnce(fmt.Sprintf("%d rows have an empty event key column (%s): each is keyed by the whole row instead, so only identical copies of it are dropped as duplicates",
+		r.sum.RowsKeyEmpty, strings.Join(r.o.KeyColumns, ", ")))
+}
+
+// warnLate reports new events older than the lookback: the run wrote them
+// (they were in what it read), but a later run that reads only the
+// lookback's worth of a table, or a source that no longer holds them, would
+// not have. Either a run was missed or run.lookback is too short for how
+// late this source delivers.
+func (r *run) warnLate() {
+	if r.sum.RowsLate == 0 {
+		return
+	}
+	verb := "were written"
+	if r.o.DryRun {
+		verb = "would be written"
+	}
+	r.warnOnce(fmt.Sprintf("%d new events older than the lookback (before %s) %s: the archive did not hold them; if runs were missed, run a backfill over the days before it, or raise run.lookback",
+		r.sum.RowsLate, r.o.Window.From.UTC().Format(time.RFC3339), verb))
 }
 
 // prepareArchive loads the commit log, finishes publishing commits whose
@@ -179,14 +235,23 @@ func (r *run) rollForward(ctx context.Context) error {
 	return nil
 }
 
-// narrowWindow starts an incremental run Lookback before the watermark.
+// narrowWindow starts an incremental run Lookback before the watermark. A
+// watermark later than the run's clock (an archive written before event
+// times were bounded) counts as the clock: a watermark in the future would
+// otherwise make every later run ask for nothing.
 func (r *run) narrowWindow() {
 	if !r.o.Incremental || r.state.Head == nil || r.state.Head.Source.Watermark.IsZero() {
 		return
 	}
-	from := r.state.Head.Source.Watermark.Add(-r.o.Lookback)
+	wm := r.state.Head.Source.Watermark
+	if now := r.o.Now().UTC(); wm.After(now) {
+		r.warnOnce(fmt.Sprintf("the archive's watermark %s is later than the run's clock %s; reading from the clock minus the lookback instead", wm.Format(time.RFC3339), now.Format(time.RFC3339)))
+		wm = now
+	}
+	from := wm.Add(-r.o.Lookback)
 	if from.After(r.o.Window.From) {
 		r.o.Window.From = from
+		r.lookbackFrom = from.UnixMicro()
 	}
 }
 
@@ -345,6 +410,11 @@ func (r *run) progress(prev archive.Progress) archive.Progress {
 	next := archive.Progress{Source: r.sum.Source, Watermark: prev.Watermark, Inputs: []archive.Input{}}
 	if t := r.sum.Progress.MaxEventTime; t.After(next.Watermark) {
 		next.Watermark = t
+	}
+	// Event times may run up to MaxFutureSkew ahead of the clock; the
+	// watermark never does.
+	if now := r.o.Now().UTC(); next.Watermark.After(now) {
+		next.Watermark = now.Truncate(time.Microsecond)
 	}
 	if !r.o.Incremental {
 		next.Inputs = append(next.Inputs, prev.Inputs...)

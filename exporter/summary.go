@@ -20,7 +20,17 @@ type Summary struct {
 	RowsRead        int64 `json:"rows_read"`
 	RowsRejected    int64 `json:"rows_rejected"`
 	RowsOutOfWindow int64 `json:"rows_out_of_window"`
-	RowsDuplicate   int64 `json:"rows_duplicate"`
+	// RowsBeforeLookback are rows an incremental run read that are older
+	// than its lookback (an export holds its whole table): they are
+	// deduplicated against the archive like any other row, never left out.
+	RowsBeforeLookback int64 `json:"rows_before_lookback,omitempty"`
+	// RowsKeyEmpty are rows keyed by the whole row because a configured
+	// key column (Options.KeyColumns) was empty in them.
+	RowsKeyEmpty int64 `json:"rows_key_empty,omitempty"`
+	// RowsLate are the rows written that are older than the lookback: new
+	// events the archive missed, which a warning reports.
+	RowsLate      int64 `json:"rows_late,omitempty"`
+	RowsDuplicate int64 `json:"rows_duplicate"`
 	// RowsArchived are rows whose event the archive already holds.
 	RowsArchived int64 `json:"rows_already_archived"`
 	RowsWritten  int64 `json:"rows_written"`
@@ -94,4 +104,6 @@ type PartitionStats struct {
 	Duplicate int64  `json:"duplicate"`
 	Archived  int64  `json:"already_archived"`
 	Files     int    `json:"files"`
+	// Late counts the rows written that are older than the run's lookback.
+	Late int64 `json:"late,omitempty"`
 }

@@ -100,13 +100,14 @@ func (r *run) writePartitions(ctx context.Context) error {
 		r.sum.RowsDuplicate += res.stats.Duplicate
 		r.sum.RowsArchived += res.stats.Archived
 		r.sum.RowsWritten += res.stats.Rows
+		r.sum.RowsLate += res.stats.Late
 		r.sum.Partitions = append(r.sum.Partitions, res.stats)
 	}
 	return err
 }
 
 func (r *run) resetWriteCounts() {
-	r.sum.RowsDuplicate, r.sum.RowsArchived, r.sum.RowsWritten, r.sum.BytesWritten = 0, 0, 0, 0
+	r.sum.RowsDuplicate, r.sum.RowsArchived, r.sum.RowsWritten, r.sum.BytesWritten, r.sum.RowsLate = 0, 0, 0, 0, 0
 	r.sum.Partitions = []PartitionStats{}
 	clear(r.sum.Categories)
 	clear(r.sum.UnknownCategories)
@@ -231,6 +232,9 @@ func (r *run) writePartition(ctx context.Context, part string, res *partResult, 
 				written = append(written, key)
 			}
 			res.stats.Rows++
+			if micros < r.lookbackFrom {
+				res.stats.Late++
+			}
 			if hasCat {
 				r.countCategory(res, fields, catCol)
 			}

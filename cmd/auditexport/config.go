@@ -129,11 +129,12 @@ type RejectsConfig struct {
 }
 
 type RunConfig struct {
-	Lookback     time.Duration `yaml:"lookback" help:"how far before the archive's watermark (its latest committed event) a run re-reads, so late rows land"`
-	WorkDir      string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
-	StagingGrace time.Duration `yaml:"staging_grace" help:"age after which staged files of a run that died before its commit are removed"`
-	MemoryLimit  string        `yaml:"memory_limit" help:"soft limit of the Go heap (e.g. 176MiB): the garbage collector works harder as the heap nears it, so a large export keeps a steady footprint; 0: no limit; the GOMEMLIMIT environment variable, when set, wins"`
-	Workers      int           `yaml:"workers" help:"partitions deduplicated and encoded at once; each costs memory (two column batches, a buffered row group); 0: one per CPU the process may use"`
+	Lookback      time.Duration `yaml:"lookback" help:"how far before the archive's watermark (its latest committed event) a run asks a table for rows, so late rows land; older rows of a Sigma export are still deduplicated and written if new"`
+	MaxFutureSkew time.Duration `yaml:"max_future_skew" help:"how far past the run's clock an event time may be; a later one is rejected (a clock skew, a wrong offset) and never moves the watermark"`
+	WorkDir       string        `yaml:"work_dir" help:"directory for the run's temporary spill and Parquet files (default: the system temp dir)"`
+	StagingGrace  time.Duration `yaml:"staging_grace" help:"age after which staged files of a run that died before its commit are removed"`
+	MemoryLimit   string        `yaml:"memory_limit" help:"soft limit of the Go heap (e.g. 176MiB): the garbage collector works harder as the heap nears it, so a large export keeps a steady footprint; 0: no limit; the GOMEMLIMIT environment variable, when set, wins"`
+	Workers       int           `yaml:"workers" help:"partitions deduplicated and encoded at once; each costs memory (two column batches, a buffered row group); 0: one per CPU the process may use"`
 }
 
 type LogConfig struct {
@@ -172,7 +173,7 @@ func defaultConfig() Config {
 			TargetFileSize: "256MiB",
 		},
 		Rejects: RejectsConfig{MaxRows: -1, MaxFraction: 0.01},
-		Run:     RunConfig{Lookback: 72 * time.Hour, StagingGrace: 24 * time.Hour, MemoryLimit: "176MiB"},
+		Run:     RunConfig{Lookback: 72 * time.Hour, MaxFutureSkew: exporter.DefaultMaxFutureSkew, StagingGrace: 24 * time.Hour, MemoryLimit: "176MiB"},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 
 		Schedule: ScheduleConfig{Listen: ":9090"},
@@ -277,6 +278,9 @@ func (c *Config) validate(origin map[string]string) error {
 	}
 	if c.Run.Lookback < 0 {
 		bad("run.lookback", c.Run.Lookback.String(), "must not be negative")
+	}
+	if c.Run.MaxFutureSkew < time.Second || c.Run.MaxFutureSkew > 24*time.Hour {
+		bad("run.max_future_skew", c.Run.MaxFutureSkew.String(), "must be between 1s and 24h")
 	}
 	if c.Run.StagingGrace < time.Hour {
 		bad("run.staging_grace", c.Run.StagingGrace.String(), "must be at least 1h (longer than any run stays between staging and commit)")

@@ -168,6 +168,7 @@ func newExportJob(ctx context.Context, lc *loadedConfig, log *slog.Logger, dryRu
 		WorkDir:       c.Run.WorkDir,
 		Workers:       c.Run.Workers,
 		Lookback:      c.Run.Lookback,
+		MaxFutureSkew: c.Run.MaxFutureSkew,
 		StagingGrace:  c.Run.StagingGrace,
 		Phase:         crashPhase(),
 		DryRun:        dryRun,
