@@ -204,6 +204,9 @@ func (r *run) prepareArchive(ctx context.Context) error {
 		return err
 	}
 	r.state = st
+	if err := r.checkShape(); err != nil {
+		return err
+	}
 	if r.o.DryRun {
 		return nil
 	}
@@ -340,6 +343,9 @@ func (r *run) commitLoop(ctx context.Context) error {
 			if r.state, err = archive.LoadState(ctx, r.o.Dest); err != nil {
 				return err
 			}
+			if err := r.checkShape(); err != nil {
+				return err
+			}
 			if err := r.rollForward(ctx); err != nil {
 				return err
 			}
@@ -389,7 +395,7 @@ func (r *run) newCommit() *archive.Commit {
 		return nil
 	}
 	return &archive.Commit{
-		Version:  archive.FormatVersion,
+		Version:  archive.CommitVersion,
 		Number:   r.state.NextNumber(),
 		Previous: r.state.HeadSHA256,
 		RunID:    r.o.RunID,
@@ -400,6 +406,7 @@ func (r *run) newCommit() *archive.Commit {
 		Files:    append([]archive.File{}, r.staged...),
 		Keys:     append([]archive.KeyFile{}, r.stagedKeys...),
 		Source:   next,
+		Shape:    r.shape(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,8 +22,13 @@ const (
 	SuccessName     = "_SUCCESS"
 )
 
-// FormatVersion is the version of the commit and manifest formats.
+// FormatVersion is the version of the manifest format, and of commits
+// written before they recorded the archive's shape.
 const FormatVersion = 1
+
+// CommitVersion is the version of the commits this build writes: version 1
+// plus the archive's shape. Commits of version 1 are still read.
+const CommitVersion = 2
 
 // Commit is one entry of the commit log: the files it adds, the source
 // progress after it, and the hash of the commit before it.
@@ -38,6 +44,49 @@ type Commit struct {
 	Files    []File    `json:"files"`
 	Keys     []KeyFile `json:"keys"`
 	Source   Progress  `json:"source"`
+	// Shape is what decides where an event lands and what its key is; every
+	// commit of version 2 records it, and a run whose settings differ is
+	// refused. Nil in commits of version 1.
+	Shape *Shape `json:"shape,omitempty"`
+}
+
+// Shape is the settings that shape an archive: where an event lands (its
+// partition), what makes two rows one event (its key), and how columns are
+// named. Changing any of them under an existing archive would write events
+// it already holds again, under another partition or key, or split its
+// columns: a run must use the archive's shape.
+type Shape struct {
+	PartitionTimezone string   `json:"partition_timezone"`
+	ByCategory        bool     `json:"by_category"`
+	TimeColumn        string   `json:"time_column"`
+	IDColumn          string   `json:"id_column"`
+	CategoryColumn    string   `json:"category_column"`
+	KeyColumns        []string `json:"key_columns"`
+	LowerCaseColumns  bool     `json:"lower_case_columns"`
+}
+
+// ShapeField is one setting of a shape, as its JSON field names it.
+type ShapeField struct {
+	Name           string // the JSON field, e.g. "partition_timezone"
+	Archive, Other string // the archive's value and the other value, rendered
+}
+
+// Diff lists the fields in which other differs from s, in field order.
+func (s *Shape) Diff(other *Shape) []ShapeField {
+	var out []ShapeField
+	add := func(name, a, b string) {
+		if a != b {
+			out = append(out, ShapeField{Name: name, Archive: a, Other: b})
+		}
+	}
+	add("partition_timezone", s.PartitionTimezone, other.PartitionTimezone)
+	add("by_category", strconv.FormatBool(s.ByCategory), strconv.FormatBool(other.ByCategory))
+	add("time_column", s.TimeColumn, other.TimeColumn)
+	add("id_column", s.IDColumn, other.IDColumn)
+	add("category_column", s.CategoryColumn, other.CategoryColumn)
+	add("key_columns", strings.Join(s.KeyColumns, ","), strings.Join(other.KeyColumns, ","))
+	add("lower_case_columns", strconv.FormatBool(s.LowerCaseColumns), strconv.FormatBool(other.LowerCaseColumns))
+	return out
 }
 
 // File is a committed Parquet file.
@@ -98,8 +147,14 @@ func DecodeCommit(data []byte) (*Commit, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, err
 	}
-	if c.Version != FormatVersion {
-		return nil, fmt.Errorf("format version %d is not supported (this build reads %d)", c.Version, FormatVersion)
+	if c.Version != FormatVersion && c.Version != CommitVersion {
+		return nil, fmt.Errorf("format version %d is not supported (this build reads %d and %d)", c.Version, FormatVersion, CommitVersion)
+	}
+	if c.Version == CommitVersion && c.Shape == nil {
+		return nil, fmt.Errorf("a commit of version %d must record the archive's shape", c.Version)
+	}
+	if c.Version == FormatVersion && c.Shape != nil {
+		return nil, fmt.Errorf("a commit of version %d cannot record a shape", c.Version)
 	}
 	return &c, nil
 }

@@ -124,11 +124,11 @@ func TestCheckKeysTotals(t *testing.T) {
 func TestDataFileRun(t *testing.T) {
 	for in, want := range map[string]string{
 		"event_date=2026-11-01/part-00000-20261126T060000Z-3f9a1c2b7d4e.parquet": "20261126T060000Z-3f9a1c2b7d4e",
-		"event_date=2026-11-01/part-123456-r1.parquet":                          "r1",
-		"event_date=2026-11-01/part-x-r1.parquet":                               "",
-		"event_date=2026-11-01/part-00000.parquet":                              "",
-		"event_date=2026-11-01/part-00000-r1.csv":                               "",
-		"event_date=2026-11-01/data-00000-r1.parquet":                           "",
+		"event_date=2026-11-01/part-123456-r1.parquet":                           "r1",
+		"event_date=2026-11-01/part-x-r1.parquet":                                "",
+		"event_date=2026-11-01/part-00000.parquet":                               "",
+		"event_date=2026-11-01/part-00000-r1.csv":                                "",
+		"event_date=2026-11-01/data-00000-r1.parquet":                            "",
 	} {
 		if got, _ := dataFileRun(in); got != want {
 			t.Errorf("dataFileRun(%q) = %q, want %q", in, got, want)
