@@ -25,12 +25,12 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	rowsRead, rowsWritten, rowsDuplicate, rowsArchived, rowsRejected, rowsOutOfWindow prometheus.Counter
-	bytesUploaded, filesUploaded                                                      prometheus.Counter
-	runDuration                                                                       prometheus.Histogram
-	lastSuccess, lastEvent                                                            *prometheus.GaugeVec
-	headCommit, headInfo                                                              *prometheus.GaugeVec
-	runs, errs                                                                        *prometheus.CounterVec
+	rowsRead, rowsWritten, rowsDuplicate, rowsArchived, rowsRejected, rowsOutOfWindow, rowsLate prometheus.Counter
+	bytesUploaded, filesUploaded                                                                prometheus.Counter
+	runDuration                                                                                 prometheus.Histogram
+	lastSuccess, lastEvent                                                                      *prometheus.GaugeVec
+	headCommit, headInfo                                                                        *prometheus.GaugeVec
+	runs, errs                                                                                  *prometheus.CounterVec
 	// Schedule mode only.
 	overlaps   prometheus.Counter
 	inProgress prometheus.Gauge
@@ -61,7 +61,8 @@ func newMetrics() *metrics {
 		rowsDuplicate:   counter("rows_duplicate_total", "Rows dropped as duplicates of an event seen earlier in the same run."),
 		rowsArchived:    counter("rows_already_archived_total", "Rows dropped because the archive already holds their event."),
 		rowsRejected:    counter("rows_rejected_total", "Rows sent to the rejects file (could not be decoded or coerced)."),
-		rowsOutOfWindow: counter("rows_out_of_window_total", "Rows outside the run's time window (older than the lookback, or outside a backfill's dates)."),
+		rowsOutOfWindow: counter("rows_out_of_window_total", "Rows outside the run's time window (outside a backfill's dates)."),
+		rowsLate:        counter("rows_late_total", "New events committed that are older than the run's lookback: the archive had missed them (a missed run, or a source later than run.lookback)."),
 		bytesUploaded:   counter("bytes_uploaded_total", "Bytes of Parquet files committed to the archive."),
 		filesUploaded:   counter("files_uploaded_total", "Parquet files committed to the archive."),
 		runDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -170,6 +171,7 @@ func (m *metrics) observe(sum *exporter.Summary, err error, took time.Duration) 
 		return // nothing of a failed run counts as written
 	}
 	m.rowsWritten.Add(float64(sum.RowsWritten))
+	m.rowsLate.Add(float64(sum.RowsLate))
 	for _, f := range sum.Files {
 		m.bytesUploaded.Add(float64(f.Bytes))
 		m.filesUploaded.Inc()

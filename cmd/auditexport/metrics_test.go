@@ -60,6 +60,17 @@ func TestObserveFailedRun(t *testing.T) {
 	}
 }
 
+// A successful run counts the late events it committed, so an alert can
+// fire on them; a failed run counts none.
+func TestObserveLateRows(t *testing.T) {
+	m := newMetrics()
+	m.observe(&exporter.Summary{Destination: "file:///a/", RowsWritten: 5, RowsLate: 2, Finished: time.Now()}, nil, time.Second)
+	m.observe(&exporter.Summary{Destination: "file:///a/", RowsWritten: 5, RowsLate: 3}, errors.New("boom"), time.Second)
+	if got := gather(t, m)["auditexport_rows_late_total"]; got != 2 {
+		t.Errorf("auditexport_rows_late_total = %v, want 2", got)
+	}
+}
+
 func gather(t *testing.T, m *metrics) map[string]float64 {
 	t.Helper()
 	mfs, err := m.reg.Gather()
