@@ -6,6 +6,7 @@
 #   bash bench/run.sh --rows 1000000 --large   # both sizes, plus the memory-flatness ratio 10M/1M
 #   bash bench/run.sh --postgres            # a 5M-row PostgreSQL table: auditexport vs psql \copy to /dev/null
 #   bash bench/run.sh --noop                # an incremental run with nothing new, against a year of partitions
+#   bash bench/run.sh --daily               # the next day's run: one new 30-day export against the archive of the last
 #   bash bench/run.sh --rows 200000 --runs 3 --noop --postgres --pg-rows 1000000   # modes combine
 #
 # What each mode measures:
@@ -22,6 +23,11 @@
 #   noop      a destination holding a year of daily partitions, built (a) by one run over 365 daily exports
 #             ("bulk": one commit) and (b) by 365 daily runs, one new export each ("daily": 365 commits, as a
 #             year of cron runs leaves it); then --runs timed `auditexport run` with nothing new.
+#   daily     the run a daily cron makes: an archive built from yesterday's export (30 days of --daily-rows events a
+#             day), then --runs timed `auditexport run` over today's export (the same 30 days moved on by one),
+#             each on a fresh copy of that archive. Every row of the new export is deduplicated against the
+#             archive (older rows too: an event older than run.lookback that the archive lacks is written).
+#             Compare builds with --ref.
 # Wall time is measured by bash (EPOCHREALTIME); peak RSS and CPU time by /usr/bin/time -v (installed with
 # apt-get when missing). Every run's output is checked (row counts, status) and the script stops, naming the
 # command and showing its stderr, when a tool fails or writes the wrong number of rows.
@@ -48,6 +54,8 @@ do_pg=0
 pg_rows=5000000
 do_noop=0
 noop_history=both
+do_daily=0
+daily_rows=20000
 ref=""
 run_timeout=1800
 
@@ -60,6 +68,7 @@ usage() {
 		  --large             add the 10,000,000-row CSV.gz case
 		  --postgres          PostgreSQL table: auditexport vs psql \copy to /dev/null
 		  --noop              incremental run with nothing new against a year of daily partitions
+		  --daily             the next day's incremental run over a new 30-day export
 
 		options:
 		  --runs N            timed runs of each tool (default 5)
@@ -69,6 +78,7 @@ usage() {
 		  --threads N         DuckDB threads (default 0: DuckDB's own default, one per core)
 		  --pg-rows N         rows of the PostgreSQL table (default 5000000)
 		  --noop-history H    bulk, daily or both (default both): how the year of partitions is built
+		  --daily-rows N      events a day in the --daily exports (default 20000)
 		  --ref REV           build auditexport from git revision REV (git archive) instead of the work tree
 		  --timeout S         stop a run after S seconds with SIGQUIT (a Go goroutine dump) and fail (default 1800)
 		  -h, --help          this text
@@ -97,7 +107,8 @@ while (($# > 0)); do
 	--large) sizes+=(10000000) && shift ;;
 	--postgres) do_pg=1 && shift ;;
 	--noop) do_noop=1 && shift ;;
-	--runs | --warmup | --days | --seed | --threads | --pg-rows | --timeout)
+	--daily) do_daily=1 && shift ;;
+	--runs | --warmup | --days | --seed | --threads | --pg-rows | --timeout | --daily-rows)
 		(($# >= 2)) || die "$1 needs a value"
 		need_int "$1" "$2"
 		case "$1" in
@@ -108,6 +119,7 @@ while (($# > 0)); do
 		--threads) threads=$2 ;;
 		--pg-rows) pg_rows=$2 ;;
 		--timeout) run_timeout=$2 ;;
+		--daily-rows) daily_rows=$2 ;;
 		esac
 		shift 2
 		;;
@@ -133,7 +145,8 @@ done
 ((days >= 1)) || die "--days must be at least 1"
 ((pg_rows >= 1)) || die "--pg-rows must be at least 1"
 ((run_timeout >= 1)) || die "--timeout must be at least 1 second"
-if ((${#sizes[@]} == 0 && do_pg == 0 && do_noop == 0)); then
+((daily_rows >= 1)) || die "--daily-rows must be at least 1"
+if ((${#sizes[@]} == 0 && do_pg == 0 && do_noop == 0 && do_daily == 0)); then
 	sizes=(1000000)
 fi
 
@@ -581,6 +594,62 @@ bench_noop() {
 	echo
 }
 
+bench_daily() {
+	local start land base dest o="$RUNDIR/daily.stdout" e="$RUNDIR/daily.stderr" load0
+	start="$(date -u -d '31 days ago' +%F)"
+	land="$DATA/daily-d31-r$daily_rows-s$seed-$start"
+	if [[ ! -f "$land/.complete" ]]; then
+		note "generating 31 daily Sigma exports (each holding its 30 days) of $daily_rows events a day into $land"
+		rm -rf "$land"
+		mkdir -p "$land/export"
+		"$AE" generate --out "$land/export" --days 31 --exports 31 --rows-per-day "$daily_rows" --format csv.gz \
+			--timestamps plain --seed "$seed" --start "$start" >"$land/generate.json"
+		touch "$land/.complete"
+	fi
+	local exports=()
+	mapfile -t exports < <(find "$land/export" -maxdepth 1 -type f -name '*.csv.gz' | sort)
+	local yesterday="${exports[-2]}" today="${exports[-1]}" src="$RUNDIR/daily-landing"
+	base="$RUNDIR/daily-base" dest="$RUNDIR/daily-dest"
+	rm -rf "$src" "$base" && mkdir -p "$src"
+	ln "$yesterday" "$src/" 2>/dev/null || cp "$yesterday" "$src/"
+	note "daily: building the archive of yesterday's export $(basename "$yesterday")"
+	LAST_CMD=("$AE" run --source.url "$src" --destination.url "$base" --log.level warn)
+	measure "$o" "$e" "${LAST_CMD[@]}"
+	ae_check "$o" "$e" "" ""
+	local base_rows
+	base_rows="$(json "$o" .rows_written)"
+	ln "$today" "$src/" 2>/dev/null || cp "$today" "$src/"
+	local D_WALL="" D_RSS="" D_CPU="" read written archived late
+	load0="$(loadavg)"
+	for ((i = 1 - warmup; i <= runs; i++)); do
+		rm -rf "$dest" && cp -r "$base" "$dest"
+		LAST_CMD=("$AE" run --source.url "$src" --destination.url "$dest" --log.level warn)
+		measure "$o" "$e" "${LAST_CMD[@]}"
+		ae_check "$o" "$e" "" ""
+		[[ "$(json "$o" .inputs_skipped)" == 1 ]] || fail_run auditexport "$o" "$e" "skipped $(json "$o" .inputs_skipped) inputs, want yesterday's"
+		read="$(json "$o" .rows_read)" written="$(json "$o" .rows_written)"
+		archived="$(json "$o" .rows_already_archived)" late="$(json "$o" '.rows_late // 0')"
+		((i >= 1)) || continue
+		note "daily run $i: ${M_WALL}s, peak RSS $(kib_to_mib "$M_RSS") MiB, $written written"
+		D_WALL+=" $M_WALL" D_RSS+=" $M_RSS" D_CPU+=" $M_CPU"
+	done
+	rm -rf "$src" "$base" "$dest" "$o" "$e"
+	local med mn mx cmed
+	# shellcheck disable=SC2086
+	read -r med mn mx <<<"$(stats $D_WALL)"
+	# shellcheck disable=SC2086
+	read -r cmed _ _ <<<"$(stats $D_CPU)"
+	echo "== the next day's incremental run: a new 30-day export against the archive of the last"
+	echo "input:     today's export $(basename "$today") ($(fmt_int "$read") rows, 30 days of $(fmt_int "$daily_rows") events a day); archive: $(fmt_int "$base_rows") events from yesterday's"
+	echo "runs:      $runs timed runs (after $warmup warm-up), each on a fresh copy of the archive; load avg $load0 before, $(loadavg) after"
+	printf '%10s %10s %10s %9s %9s %9s %9s %9s
+' written archived late "wall med" min max "CPU med" "RSS max"
+	# shellcheck disable=SC2086
+	printf '%10s %10s %10s %8.3fs %8.3fs %8.3fs %8.2fs %5s MiB\n' "$(fmt_int "$written")" "$(fmt_int "$archived")" \
+		"$(fmt_int "$late")" "$med" "$mn" "$mx" "$cmed" "$(kib_to_mib "$(max_of $D_RSS)")"
+	echo
+}
+
 # ------------------------------------------------------------------------------------------------- main
 
 mkdir -p "$BIN" "$DATA/results"
@@ -600,6 +669,7 @@ done
 flatness
 ((do_pg == 0)) || bench_postgres
 ((do_noop == 0)) || bench_noop
+((do_daily == 0)) || bench_daily
 note "tables saved in $results"
 if [[ -n "${PG_STOP:-}" ]]; then
 	note "the benchmark's PostgreSQL server is still running (its table is reused next time); stop it with: $PG_STOP"
