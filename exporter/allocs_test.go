@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/exporter/source"
 	"github.com/auditexport/auditexport/schema"
 	"github.com/auditexport/auditexport/sinks"
@@ -21,7 +22,7 @@ import (
 // (or, for a bound that is now too loose, made it cheaper: lower the bound).
 //
 // Stage 1 per row: source Next (exporter/source), schema.Coerce per cell,
-// keyer.key, partitionPath, encodeRow, spills.add. Stage 2 per row:
+// keyer.key, archive.PartitionPath, encodeRow, spills.add. Stage 2 per row:
 // spillReader.next, decodeRow, the dedup map, partWriter.add and the Parquet
 // encoding of the batch.
 
@@ -134,7 +135,7 @@ func TestRowCodecAllocs(t *testing.T) {
 	}
 }
 
-// partitionPath builds a partition's name when the partitioner's cache
+// archive.PartitionPath builds a partition's name when the partitioner's cache
 // misses (once per 15-minute slot, see TestPartitionerCachedPathAllocs): a
 // strings.Builder and the formatted date (2 allocations), plus the escaped
 // category with partitioning.by_category (5).
@@ -145,8 +146,8 @@ func TestPartitionPathAllocs(t *testing.T) {
 		cat        string
 		want       float64
 	}{{false, "", 2}, {true, "QUERY_EXECUTIONS", 5}} {
-		if got := testing.AllocsPerRun(1000, func() { _ = partitionPath(tm, time.UTC, c.byCategory, c.cat) }); got > c.want {
-			t.Errorf("partitionPath(by category %v): %v allocs per row, want at most %v", c.byCategory, got, c.want)
+		if got := testing.AllocsPerRun(1000, func() { _ = archive.PartitionPath(tm, time.UTC, c.byCategory, c.cat) }); got > c.want {
+			t.Errorf("archive.PartitionPath(by category %v): %v allocs per row, want at most %v", c.byCategory, got, c.want)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/schema"
 )
 
@@ -56,16 +57,25 @@ func codec(name string) (compress.Compression, error) {
 
 // outputSchema is the Arrow schema of every file of the run.
 func (r *run) outputSchema() *arrow.Schema {
-	fields := make([]arrow.Field, len(r.cols.cols))
-	for i, c := range r.cols.cols {
-		fields[i] = schema.ArrowField(c, r.columnName(c.ID))
+	return OutputSchema(r.cols.cols, r.o.Parquet.LowerCaseColumns)
+}
+
+// OutputSchema is the Arrow schema of the data files for these columns, in
+// this order: each named as ColumnName names it, with its type and its
+// catalog field ID (schema.ArrowField). A run's columns are the catalog's
+// in catalog order, then the columns it met that the catalog lacks.
+func OutputSchema(cols []schema.Column, lowerCase bool) *arrow.Schema {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = schema.ArrowField(c, ColumnName(c.ID, lowerCase))
 	}
 	return arrow.NewSchema(fields, nil)
 }
 
-// columnName is the name of a column in the files.
-func (r *run) columnName(id string) string {
-	if r.o.Parquet.LowerCaseColumns {
+// ColumnName is the name of column id in the data files: the column ID, in
+// lower case with ParquetOptions.LowerCaseColumns.
+func ColumnName(id string, lowerCase bool) string {
+	if lowerCase {
 		return strings.ToLower(id)
 	}
 	return id
@@ -521,7 +531,7 @@ func (pw *partWriter) writeRows(b *batch, lo, hi int) error {
 }
 
 func (pw *partWriter) openFile() error {
-	name := fmt.Sprintf("part-%05d-%s.parquet", pw.seq, pw.r.o.RunID)
+	name := archive.DataFileName(pw.seq, pw.r.o.RunID)
 	f, err := os.Create(filepath.Join(pw.dir, name))
 	if err != nil {
 		return fmt.Errorf("create parquet file (work_dir): %w", err)
@@ -628,7 +638,7 @@ func (r *run) writerProps() (*parquet.WriterProperties, error) {
 	// earlier partition of the run.
 	for _, id := range []string{r.o.IDColumn, r.o.TimeColumn} {
 		if _, ok := r.cols.index[id]; ok {
-			opts = append(opts, parquet.WithDictionaryFor(r.columnName(id), false))
+			opts = append(opts, parquet.WithDictionaryFor(ColumnName(id, r.o.Parquet.LowerCaseColumns), false))
 		}
 	}
 	for _, path := range r.plainCols.list() {

@@ -3,10 +3,10 @@ package exporter
 import (
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/schema"
 )
 
@@ -14,57 +14,6 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
-}
-
-func TestEscapePartitionValue(t *testing.T) {
-	cases := map[string]string{
-		"ACCESS_SIGMA":   "ACCESS_SIGMA",
-		"":               "__HIVE_DEFAULT_PARTITION__",
-		".":              "%2E",
-		"..":             "%2E%2E",
-		"../../x":        "..%2F..%2Fx",
-		"a/b":            "a%2Fb",
-		`a\b`:            "a%5Cb",
-		"k=v":            "k%3Dv",
-		"50%":            "50%25",
-		"tab\there":      "tab%09here",
-		"new\nline":      "new%0Aline",
-		"with space":     "with space",
-		"Zürich":         "Zürich",
-		"a:b?c#d*e\"f'g": "a%3Ab%3Fc%23d%2Ae%22f%27g",
-	}
-	for in, want := range cases {
-		got := escapePartitionValue(in)
-		if got != want {
-			t.Errorf("escape(%q) = %q, want %q", in, got, want)
-		}
-		if strings.Contains(got, "/") || got == "." || got == ".." {
-			t.Errorf("escape(%q) = %q is not one safe path segment", in, got)
-		}
-	}
-}
-
-func FuzzEscapePartitionValue(f *testing.F) {
-	for _, s := range []string{"", ".", "..", "../x", "a/b", "%2F"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		got := escapePartitionValue(v)
-		if got == "" || got == "." || got == ".." || strings.ContainsAny(got, "/\\\x00") {
-			t.Fatalf("escape(%q) = %q is not one safe path segment", v, got)
-		}
-	})
-}
-
-func TestPartitionPath(t *testing.T) {
-	tm := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
-	if got := partitionPath(tm, time.UTC, false, "X"); got != "event_date=2026-11-25" {
-		t.Errorf("got %q", got)
-	}
-	la, _ := time.LoadLocation("America/Los_Angeles")
-	if got := partitionPath(tm, la, true, "A/B"); got != "event_date=2026-11-24/event_category=A%2FB" {
-		t.Errorf("got %q", got)
-	}
 }
 
 func TestRowCodecRoundTrip(t *testing.T) {
@@ -109,7 +58,7 @@ func TestRowCodecRoundTrip(t *testing.T) {
 }
 
 // The partitioner's cache never names a row differently from
-// partitionPath: zones with half- and quarter-hour offsets, daylight saving
+// archive.PartitionPath: zones with half- and quarter-hour offsets, daylight saving
 // changes at midnight, local mean time before 1900, times before 1970.
 func TestPartitionerMatchesPartitionPath(t *testing.T) {
 	zones := []string{"UTC", "America/Los_Angeles", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe",
@@ -136,7 +85,7 @@ func TestPartitionerMatchesPartitionPath(t *testing.T) {
 			for i, us := range times {
 				cat := cats[i%len(cats)]
 				got := p.path(us, cat)
-				want := partitionPath(time.UnixMicro(us), zone, byCat, cat)
+				want := archive.PartitionPath(time.UnixMicro(us), zone, byCat, cat)
 				if got != want {
 					t.Fatalf("%s by category %v: %s (%d) named %s, want %s", name, byCat, time.UnixMicro(us).In(zone), us, got, want)
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/exporter/source"
 	"github.com/auditexport/auditexport/schema"
 )
@@ -124,9 +125,9 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 		if p.catF >= 0 && !vals[p.catF].Null {
 			cat = vals[p.catF].Str
 		}
-		if r.o.ByCategory && categoryTooLong(cat) {
+		if r.o.ByCategory && archive.CategoryTooLong(cat) {
 			prog.Rejected++
-			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.catF], Reason: fmt.Sprintf("the event category is too long to name a partition: %d bytes, at most %d once escaped", len(cat), maxCategoryBytes), Row: rowMap(rec)}); err != nil {
+			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.catF], Reason: fmt.Sprintf("the event category is too long to name a partition: %d bytes, at most %d once escaped", len(cat), archive.MaxCategoryBytes), Row: rowMap(rec)}); err != nil {
 				return err
 			}
 			continue

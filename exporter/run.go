@@ -151,7 +151,7 @@ func (r *run) do(ctx context.Context) error {
 		return err
 	}
 	if hasRejects && !r.o.DryRun {
-		key := archive.RejectsPrefix + r.o.RunID + ".jsonl"
+		key := archive.RejectsKey(r.o.RunID)
 		if _, err := r.o.Dest.PutFile(ctx, key, r.rej.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/x-ndjson"}); err != nil {
 			return fmt.Errorf("upload the rejects file: %w", err)
 		}

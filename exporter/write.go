@@ -403,7 +403,7 @@ func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) 
 
 // stagingDir is where this attempt of the run stages its objects.
 func (r *run) stagingDir() string {
-	return archive.StagingPrefix + r.o.RunID + "/" + strconv.Itoa(r.attempt) + "/"
+	return archive.StagingDir(r.o.RunID, r.attempt)
 }
 
 // stage uploads one finished file under the run's staging prefix, checking
@@ -431,7 +431,7 @@ func (r *run) stageKeys(ctx context.Context, part string, kw *keyWriter) (archiv
 	if err != nil {
 		return archive.KeyFile{}, err
 	}
-	final := archive.KeysDir(part) + r.o.RunID + ".keys"
+	final := archive.KeyFileKey(part, r.o.RunID)
 	staging := r.stagingDir() + final
 	w, err := r.o.Dest.PutFile(ctx, staging, path, sinks.PutOptions{IfNotExist: true, ContentType: "application/octet-stream"})
 	if err != nil {

@@ -100,29 +100,11 @@ func manifestKeys(partition string, m *Manifest) (map[string]int64, int64) {
 	var rows int64
 	for _, f := range m.Files {
 		rows += f.Rows
-		if run, ok := dataFileRun(f.Key); ok && f.Rows > 0 {
-			want[KeysDir(partition)+run+".keys"] += f.Rows
+		if run, ok := DataFileRun(f.Key); ok && f.Rows > 0 {
+			want[KeyFileKey(partition, run)] += f.Rows
 		}
 	}
 	return want, rows
-}
-
-// dataFileRun is the run ID in a data file's name,
-// part-<sequence>-<run id>.parquet.
-func dataFileRun(key string) (string, bool) {
-	rest, ok := strings.CutPrefix(path.Base(key), "part-")
-	if !ok {
-		return "", false
-	}
-	rest, ok = strings.CutSuffix(rest, ".parquet")
-	if !ok {
-		return "", false
-	}
-	seq, run, ok := strings.Cut(rest, "-")
-	if !ok || seq == "" || run == "" || strings.Trim(seq, "0123456789") != "" {
-		return "", false
-	}
-	return run, true
 }
 
 // errFound stops a listing at its first match.

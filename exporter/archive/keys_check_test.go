@@ -130,8 +130,8 @@ func TestDataFileRun(t *testing.T) {
 		"event_date=2026-11-01/part-00000-r1.csv":                                "",
 		"event_date=2026-11-01/data-00000-r1.parquet":                            "",
 	} {
-		if got, _ := dataFileRun(in); got != want {
-			t.Errorf("dataFileRun(%q) = %q, want %q", in, got, want)
+		if got, _ := DataFileRun(in); got != want {
+			t.Errorf("DataFileRun(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

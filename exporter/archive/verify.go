@@ -347,8 +347,7 @@ func (v *verifier) list(ctx context.Context) error {
 
 // partitionDate is the event_date of a partition path, "" when it has none.
 func partitionDate(partition string) string {
-	first, _, _ := strings.Cut(partition, "/")
-	d, ok := strings.CutPrefix(first, "event_date=")
+	d, ok := PartitionDate(partition)
 	if !ok {
 		return ""
 	}
