@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/auditexport/auditexport/exporter"
+	"github.com/auditexport/auditexport/exporter/archive"
+	"github.com/auditexport/auditexport/sinks"
 )
 
 // Exit statuses, mapped from errors in one place.
@@ -25,19 +27,40 @@ func usagef(format string, a ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, a...)}
 }
 
-func exitCode(err error) int {
-	var ue *usageError
-	var ce *ConfigError
-	var re *exporter.RejectsError
+// Error kinds (label kind of auditexport_errors_total).
+var errorKinds = []string{"permission", "not_found", "rejects", "conflict", "config", "other"}
+
+// classify maps an error to its exit status and to its kind in metrics
+// and logs: by type and sentinel, never by message, in this one place.
+func classify(err error) (code int, kind string) {
 	switch {
 	case err == nil:
-		return exitOK
-	case errors.As(err, &ue), errors.As(err, &ce):
-		return exitUsage
-	case errors.As(err, &re):
-		return exitRejects
+		return exitOK, ""
+	case errors.As(err, new(*usageError)), errors.As(err, new(*ConfigError)):
+		return exitUsage, "config"
+	case errors.As(err, new(*exporter.RejectsError)):
+		return exitRejects, "rejects"
 	case errors.As(err, new(*verifyFindingsError)):
-		return exitFindings
+		return exitFindings, "other"
+	case errors.Is(err, archive.ErrConflict):
+		return exitFailure, "conflict"
+	case errors.Is(err, sinks.ErrPermission):
+		return exitFailure, "permission"
+	case errors.Is(err, sinks.ErrNotFound):
+		return exitFailure, "not_found"
 	}
-	return exitFailure
+	return exitFailure, "other"
+}
+
+// exitCode is the process's exit status for err.
+func exitCode(err error) int {
+	code, _ := classify(err)
+	return code
+}
+
+// errorKind is the class of a failed run's error (label kind of
+// auditexport_errors_total).
+func errorKind(err error) string {
+	_, kind := classify(err)
+	return kind
 }

@@ -44,9 +44,6 @@ const (
 	statusCanceled = "canceled" // stopped by SIGTERM/SIGINT before its commit
 )
 
-// Error kinds (label kind of auditexport_errors_total).
-var errorKinds = []string{"permission", "not_found", "rejects", "conflict", "config", "other"}
-
 func newMetrics() *metrics {
 	reg := prometheus.NewRegistry()
 	counter := func(name, help string) prometheus.Counter {
@@ -125,25 +122,6 @@ func runStatus(err error) string {
 		return statusCanceled
 	}
 	return statusFailed
-}
-
-// errorKind classifies a failed run's error by class, never by message.
-func errorKind(err error) string {
-	var re *exporter.RejectsError
-	var ce *ConfigError
-	switch {
-	case errors.As(err, &re):
-		return "rejects"
-	case errors.Is(err, archive.ErrConflict):
-		return "conflict"
-	case errors.Is(err, sinks.ErrPermission):
-		return "permission"
-	case errors.Is(err, sinks.ErrNotFound):
-		return "not_found"
-	case errors.As(err, &ce):
-		return "config"
-	}
-	return "other"
 }
 
 // observe records one finished run. sum may be nil when the run failed
