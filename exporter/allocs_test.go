@@ -225,7 +225,7 @@ func TestPartWriterAddAllocsPerRow(t *testing.T) {
 	work := func(n int) {
 		dir := t.TempDir()
 		files := 0
-		pw, err := r.newPartWriter(dir, sc, props, nil, func(lf localFile) error { files++; return os.Remove(lf.path) })
+		pw, err := newPartWriter(r.partWriterConfig(), dir, sc, props, nil, func(lf localFile) error { files++; return os.Remove(lf.path) })
 		if err != nil {
 			t.Fatal(err)
 		}

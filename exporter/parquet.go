@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -272,8 +273,8 @@ func (pw *partWriter) learnEncodings() {
 				why = "values nearly all distinct"
 			}
 		}
-		if why != "" && pw.r.plainCols.add(path.String()) {
-			pw.r.log.Debug(why+": later partitions encode the column plain", "column", path.String())
+		if why != "" && pw.cfg.plain.add(path.String()) {
+			pw.cfg.log.Debug(why+": later partitions encode the column plain", "column", path.String())
 		}
 	}
 }
@@ -312,7 +313,7 @@ func (p *batchPool) put(b *batch) {
 // groups through the Parquet column writers, rolls files and hands each
 // finished file to done, so gathering, encoding and uploading overlap.
 type partWriter struct {
-	r      *run
+	cfg    partWriterConfig
 	dir    string
 	schema *pqschema.Schema
 	props  *parquet.WriterProperties
@@ -343,20 +344,44 @@ type partWriter struct {
 	maxTime  int64
 }
 
-func (r *run) newPartWriter(dir string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, done func(localFile) error) (*partWriter, error) {
+// partWriterConfig is what a partition writer takes from its run: the
+// names and sizes of its files, and the state the run's writers share.
+type partWriterConfig struct {
+	runID           string
+	types           []schema.Type // per column of the schema
+	rowGroupRows    int
+	targetFileBytes int64
+	log             *slog.Logger
+	plain           *plainColumns // columns learnt to be written plain, shared
+	batches         *batchPool    // column batches, shared
+}
+
+// partWriterConfig is the configuration of this run's partition writers.
+func (r *run) partWriterConfig() partWriterConfig {
+	return partWriterConfig{
+		runID: r.o.RunID, types: r.cols.types,
+		rowGroupRows: r.o.Parquet.RowGroupRows, targetFileBytes: r.o.Parquet.TargetFileBytes,
+		log: r.log, plain: &r.plainCols, batches: &r.batches,
+	}
+}
+
+// newPartWriter starts a writer of one partition's files into dir, with
+// schema sc, properties props and key-value metadata meta; done receives
+// each finished file.
+func newPartWriter(cfg partWriterConfig, dir string, sc *arrow.Schema, props *parquet.WriterProperties, meta [][2]string, done func(localFile) error) (*partWriter, error) {
 	ps, err := pqarrow.ToParquet(sc, props, pqarrow.NewArrowWriterProperties())
 	if err != nil {
 		return nil, fmt.Errorf("parquet schema: %w", err)
 	}
-	n := len(r.cols.types)
+	n := len(cfg.types)
 	pw := &partWriter{
-		r: r, dir: dir, schema: ps, props: props, meta: meta, types: r.cols.types, done: done,
+		cfg: cfg, dir: dir, schema: ps, props: props, meta: meta, types: cfg.types, done: done,
 		batches: make(chan *batch, 1), free: make(chan *batch, batchesInFlight), errc: make(chan error, 1),
 		vpos: make([]int, n), rgValues: make([]int64, n),
 	}
-	pw.cur = r.batches.get(n)
+	pw.cur = cfg.batches.get(n)
 	for range batchesInFlight - 1 {
-		pw.free <- r.batches.get(n)
+		pw.free <- cfg.batches.get(n)
 	}
 	go pw.encode()
 	return pw, nil
@@ -392,7 +417,7 @@ func (pw *partWriter) add(micros int64, fields []decodedField) error {
 		b.max = micros
 	}
 	b.rows++
-	if b.rows >= batchRows || b.rows >= pw.r.o.Parquet.RowGroupRows {
+	if b.rows >= batchRows || b.rows >= pw.cfg.rowGroupRows {
 		return pw.flush()
 	}
 	return nil
@@ -484,7 +509,7 @@ func (pw *partWriter) write(b *batch) error {
 	if pw.rg != nil {
 		buffered = pw.rg.TotalCompressedBytes()
 	}
-	if pw.hw.n+buffered >= pw.r.o.Parquet.TargetFileBytes {
+	if pw.hw.n+buffered >= pw.cfg.targetFileBytes {
 		return pw.closeFile()
 	}
 	return nil
@@ -531,7 +556,7 @@ func (pw *partWriter) writeRows(b *batch, lo, hi int) error {
 }
 
 func (pw *partWriter) openFile() error {
-	name := archive.DataFileName(pw.seq, pw.r.o.RunID)
+	name := archive.DataFileName(pw.seq, pw.cfg.runID)
 	f, err := os.Create(filepath.Join(pw.dir, name))
 	if err != nil {
 		return fmt.Errorf("create parquet file (work_dir): %w", err)
@@ -611,10 +636,10 @@ func (pw *partWriter) release() {
 		pw.file.Close()
 	}
 	if pw.cur != nil {
-		pw.r.batches.put(pw.cur)
+		pw.cfg.batches.put(pw.cur)
 		pw.cur = nil
 		for range batchesInFlight - 1 {
-			pw.r.batches.put(<-pw.free)
+			pw.cfg.batches.put(<-pw.free)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/auditexport/auditexport/exporter/archive"
 )
 
-
 // partitioner names the partition of each row read, remembering recent
 // names so that most rows cost no allocation: a direct-mapped cache keyed
 // by the event's 15-minute slot of Unix time (and its category). A slot is

@@ -160,7 +160,7 @@ func (r *run) writePartition(ctx context.Context, part string, res *partResult, 
 		if err != nil {
 			return err
 		}
-		pw, err = r.newPartWriter(dir, sc, props, meta, func(lf localFile) error {
+		pw, err = newPartWriter(r.partWriterConfig(), dir, sc, props, meta, func(lf localFile) error {
 			st, err := r.stage(ctx, part, lf)
 			if err != nil {
 				return err
