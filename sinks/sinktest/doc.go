@@ -7,4 +7,9 @@
 //
 // Each subtest works under its own random key prefix, so one bucket can be
 // shared by all subtests and by repeated runs.
+//
+// OpenFaulty gives tests above sinks a mem:// bucket whose calls fail on
+// demand (lost responses, outages, permission errors; see package
+// faultblob), to drive code such as the commit protocol through its
+// failure paths in process.
 package sinktest
