@@ -39,21 +39,6 @@ type Config struct {
 	Metrics      MetricsConfig      `yaml:"metrics"`
 }
 
-type SourceConfig struct {
-	Kind     string         `yaml:"kind" help:"where entries come from: sigma-export (Sigma's CSV, CSV.gz or JSON Lines exports under a landing prefix) or postgres (a table or view)"`
-	URL      string         `yaml:"url" help:"landing bucket URL or local directory of Sigma exports (s3://, gs://, azblob://, file://, mem:// or a path)"`
-	Prefix   string         `yaml:"prefix" help:"key prefix of the exports inside source.url"`
-	TimeZone string         `yaml:"timezone" help:"IANA zone of source timestamps written without a UTC offset"`
-	Postgres PostgresConfig `yaml:"postgres"`
-}
-
-type PostgresConfig struct {
-	DSN        string `yaml:"dsn" help:"connection string or URL; put the password in PGPASSWORD or in AUDITEXPORT_SOURCE_POSTGRES_DSN, never in the YAML" secret:"true"`
-	Table      string `yaml:"table" help:"table or view of audit rows, optionally schema-qualified (audit.audit_logs)"`
-	TimeColumn string `yaml:"time_column" help:"the table's event time column"`
-	FetchRows  int    `yaml:"fetch_rows" help:"rows per fetch from the server-side cursor"`
-}
-
 type DestinationConfig struct {
 	URL    string              `yaml:"url" help:"bucket URL or local directory for the archive (s3://, gs://, azblob://, file://, mem:// or a path)"`
 	Prefix string              `yaml:"prefix" help:"key prefix of the archive inside destination.url"`
@@ -160,11 +145,7 @@ type MetricsConfig struct {
 // defaultConfig is the configuration before any file, env or flag.
 func defaultConfig() Config {
 	return Config{
-		Source: SourceConfig{
-			Kind:     "sigma-export",
-			TimeZone: "UTC",
-			Postgres: PostgresConfig{TimeColumn: "TIMESTAMP", FetchRows: 10000},
-		},
+		Source:       defaultSourceConfig(),
 		Schema:       SchemaConfig{TimeColumn: "TIMESTAMP"},
 		Partitioning: PartitioningConfig{TimeZone: "UTC"},
 		Parquet: ParquetConfig{
@@ -221,24 +202,7 @@ func (c *Config) validate(origin map[string]string) error {
 	bad := func(setting, value, problem string) {
 		errs = append(errs, &ConfigError{Setting: setting, Value: value, Problem: problem})
 	}
-	switch c.Source.Kind {
-	case "sigma-export":
-		if c.Source.URL == "" {
-			bad("source.url", "", "is required for source.kind sigma-export (e.g. s3://landing-bucket or ./configs/samples)")
-		}
-	case "postgres":
-		if c.Source.Postgres.Table == "" {
-			bad("source.postgres.table", "", "is required for source.kind postgres")
-		}
-		if c.Source.Postgres.FetchRows <= 0 {
-			bad("source.postgres.fetch_rows", fmt.Sprint(c.Source.Postgres.FetchRows), "must be > 0")
-		}
-		if origin["source.postgres.dsn"] == "config" && dsnHasPassword(c.Source.Postgres.DSN) {
-			bad("source.postgres.dsn", "", "holds a password in the config file; set PGPASSWORD or AUDITEXPORT_SOURCE_POSTGRES_DSN in the environment instead")
-		}
-	default:
-		bad("source.kind", c.Source.Kind, "must be sigma-export or postgres")
-	}
+	errs = append(errs, c.Source.validate(c, origin)...)
 	if c.Destination.URL == "" {
 		bad("destination.url", "", "is required (e.g. s3://archive-bucket or ./out)")
 	}
@@ -303,14 +267,11 @@ func (c *Config) validate(origin map[string]string) error {
 	default:
 		bad("log.format", c.Log.Format, "must be auto, text or json")
 	}
-	for _, u := range []struct{ key, v string }{{"source.url", c.Source.URL}, {"destination.url", c.Destination.URL}} {
-		if u.v == "" {
-			continue
-		}
-		if sinks.HasPassword(u.v) {
-			bad(u.key, "", "holds a password (in its user info or in its endpoint= parameter); credentials come from the environment or the cloud SDK's default credential chain, never from a URL")
-		} else if err := sinks.CheckURL(u.v); err != nil {
-			bad(u.key, sinks.Redact(u.v), err.Error()+" (e.g. s3://archive-bucket?endpoint=http://127.0.0.1:7070&region=us-east-1)")
+	if u := c.Destination.URL; u != "" {
+		if sinks.HasPassword(u) {
+			bad("destination.url", "", "holds a password (in its user info or in its endpoint= parameter); credentials come from the environment or the cloud SDK's default credential chain, never from a URL")
+		} else if err := sinks.CheckURL(u); err != nil {
+			bad("destination.url", sinks.Redact(u), err.Error()+" (e.g. s3://archive-bucket?endpoint=http://127.0.0.1:7070&region=us-east-1)")
 		}
 	}
 	errs = append(errs, validateSchedule(&c.Schedule, origin)...)
@@ -347,15 +308,6 @@ func parseSize(s string) (int64, error) {
 		return 0, errors.New("is not a size (e.g. 256MiB, 64MB, 1048576)")
 	}
 	return n * mult, nil
-}
-
-func dsnHasPassword(dsn string) bool {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			return true
-		}
-	}
-	return regexp.MustCompile(`(^|\s)password\s*=`).MatchString(dsn)
 }
 
 func hasUserinfoPassword(raw string) bool {

@@ -30,11 +30,28 @@ type setting struct {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
+var sourceConfigType = reflect.TypeOf(SourceConfig{})
+
+// envOf is the environment variable of the setting at key.
+func envOf(key string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
 // settingsOf lists every leaf setting of c in declaration order. Lists of
-// structs (schema.columns) are YAML-only and left out.
+// structs (schema.columns) are YAML-only and left out. The source's
+// settings come from its kinds' settings structs (see walkSource).
 func settingsOf(c *Config) []setting {
 	var out []setting
 	var walk func(v reflect.Value, prefix string)
+	leaf := func(f reflect.StructField, fv reflect.Value, key string) {
+		out = append(out, setting{
+			key:    key,
+			env:    envOf(key),
+			help:   f.Tag.Get("help"),
+			secret: f.Tag.Get("secret") == "true",
+			v:      fv,
+		})
+	}
 	walk = func(v reflect.Value, prefix string) {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
@@ -42,20 +59,18 @@ func settingsOf(c *Config) []setting {
 			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 			key := prefix + name
 			fv := v.Field(i)
-			if f.Type.Kind() == reflect.Struct && f.Type != durationType {
+			switch {
+			case f.Type == sourceConfigType:
+				fv.Addr().Interface().(*SourceConfig).walkSource(key+".", func(v reflect.Value, name, key string) {
+					f, _ := v.Type().FieldByName(name)
+					leaf(f, v.FieldByIndex(f.Index), key)
+				}, walk)
+			case f.Type.Kind() == reflect.Struct && f.Type != durationType:
 				walk(fv, key+".")
-				continue
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String:
+			default:
+				leaf(f, fv, key)
 			}
-			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
-				continue
-			}
-			out = append(out, setting{
-				key:    key,
-				env:    envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_")),
-				help:   f.Tag.Get("help"),
-				secret: f.Tag.Get("secret") == "true",
-				v:      fv,
-			})
 		}
 	}
 	walk(reflect.ValueOf(c).Elem(), "")

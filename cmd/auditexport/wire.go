@@ -68,29 +68,6 @@ func catalogOf(c *Config) (*schema.Catalog, error) {
 	return cat, nil
 }
 
-// openSource opens the configured source.
-func openSource(ctx context.Context, c *Config) (source.Source, error) {
-	switch c.Source.Kind {
-	case "postgres":
-		return source.OpenPostgres(ctx, source.PostgresConfig{
-			DSN:        c.Source.Postgres.DSN,
-			Table:      c.Source.Postgres.Table,
-			TimeColumn: c.Source.Postgres.TimeColumn,
-			FetchRows:  c.Source.Postgres.FetchRows,
-		})
-	default:
-		b, err := sinks.Open(ctx, c.Source.URL, sinks.OpenOptions{Prefix: c.Source.Prefix})
-		if err != nil {
-			return nil, fmt.Errorf("source.url: %w", err)
-		}
-		if err := b.Check(ctx); err != nil {
-			b.Close()
-			return nil, fmt.Errorf("source.url: %w", err)
-		}
-		return source.NewExports(b), nil
-	}
-}
-
 // destinationOptions is how every command opens the archive: its prefix,
 // a local directory created if missing, and S3 server-side encryption.
 func destinationOptions(c *Config) sinks.OpenOptions {

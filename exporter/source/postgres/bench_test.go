@@ -1,4 +1,4 @@
-package source_test
+package postgres_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/postgres"
 )
 
 // Settings of BenchmarkPostgresReader: the number of rows of the table it creates (default 200,000), or an
@@ -37,7 +38,7 @@ func BenchmarkPostgresReader(b *testing.B) {
 	}
 	ctx := context.Background()
 	table, rows := benchTable(b, dsn)
-	src, err := source.OpenPostgres(ctx, source.PostgresConfig{DSN: dsn, Table: table})
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Table: table})
 	if err != nil {
 		b.Fatal(err)
 	}

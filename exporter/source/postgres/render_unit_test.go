@@ -1,4 +1,4 @@
-package source
+package postgres
 
 import (
 	"encoding/binary"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/auditexport/auditexport/exporter/source"
 )
 
 // The renderers decode PostgreSQL's binary formats by hand. These tests hold them to what pgtype decodes and
@@ -167,8 +169,8 @@ func TestPostgresDecodeReusesFieldsNotRaw(t *testing.T) {
 		{be64(849_019_514_000_000), []byte("c"), nil},
 	}}
 	r := &postgresReader{
-		src:    &Postgres{},
-		header: &Header{Names: []string{"TIMESTAMP", "EVENT_ID", "X"}},
+		src:    &Source{},
+		header: &source.Header{Names: []string{"TIMESTAMP", "EVENT_ID", "X"}},
 		rows:   rows,
 		render: []renderFunc{renderTimestamptz, renderText, renderer(0, pgx.BinaryFormatCode)},
 		ends:   make([]int, 3),
@@ -185,9 +187,9 @@ func TestPostgresDecodeReusesFieldsNotRaw(t *testing.T) {
 	kept := slices.Clone(first.Fields)
 	rows.Next()
 	_, err = r.decode()
-	re, ok := err.(*RowError)
+	re, ok := err.(*source.RowError)
 	if !ok || !strings.Contains(re.Reason, `column "X": no binary rendering for type oid 0`) {
-		t.Fatalf("second record: err = %v, want a RowError naming column X", err)
+		t.Fatalf("second record: err = %v, want a source.RowError naming column X", err)
 	}
 	rows.Next()
 	third, err := r.decode()
@@ -195,7 +197,7 @@ func TestPostgresDecodeReusesFieldsNotRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := []string{"2026-11-26T14:45:13Z", "b", "bad"}; !slices.Equal(re.Raw, want) {
-		t.Errorf("RowError.Raw after the next record = %q, want %q", re.Raw, want)
+		t.Errorf("source.RowError.Raw after the next record = %q, want %q", re.Raw, want)
 	}
 	if want := []string{"2026-11-26T14:45:14Z", "c", ""}; !slices.Equal(third.Fields, want) {
 		t.Errorf("third record = %q, want %q", third.Fields, want)

@@ -1,4 +1,4 @@
-package source
+package postgres
 
 import (
 	"context"
@@ -132,7 +132,7 @@ type relation struct {
 
 // resolveTable finds the table or view ref names: an exact match first (the nearest in the search_path when
 // unqualified), otherwise a unique case-insensitive match, so AUDIT_LOGS finds audit_logs.
-func (p *Postgres) resolveTable(ctx context.Context, q pgQuerier, ref tableRef, configured string) (relation, error) {
+func (p *Source) resolveTable(ctx context.Context, q pgQuerier, ref tableRef, configured string) (relation, error) {
 	const query = `
 SELECT n.nspname, c.relname, c.oid,
        coalesce(array_position(current_schemas(false), n.nspname), 0)
@@ -214,7 +214,7 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 	}
 }
 
-func (p *Postgres) tableErr(configured, what string, err error) error {
+func (p *Source) tableErr(configured, what string, err error) error {
 	return fmt.Errorf("%s postgres table %q (source.postgres.table) at %s: %w", what, configured, p.endpoint, p.redact.err(err))
 }
 
@@ -230,7 +230,7 @@ type pgColumn struct {
 }
 
 // columns lists the relation's columns in order.
-func (p *Postgres) columns(ctx context.Context, q pgQuerier, rel relation) ([]pgColumn, error) {
+func (p *Source) columns(ctx context.Context, q pgQuerier, rel relation) ([]pgColumn, error) {
 	const query = `
 WITH RECURSIVE base(attnum, typid, typmod) AS (
     SELECT a.attnum, a.atttypid, a.atttypmod
@@ -281,7 +281,7 @@ ORDER BY a.attnum`
 }
 
 // findTimeColumn picks the time column: the exact name, else the one column equal to it ignoring case.
-func (p *Postgres) findTimeColumn(rel relation, cols []pgColumn, want string) (pgColumn, error) {
+func (p *Source) findTimeColumn(rel relation, cols []pgColumn, want string) (pgColumn, error) {
 	var found []pgColumn
 	for _, c := range cols {
 		if c.name == want {

@@ -1,4 +1,4 @@
-package source_test
+package postgres_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/postgres"
 	"github.com/auditexport/auditexport/exporter/source/sourcetest"
 )
 
@@ -61,7 +62,7 @@ func loadPostgres(t *testing.T, header []string, rows [][]string) source.Source 
 	if _, err := db.conn.CopyFrom(context.Background(), pgx.Identifier{db.schema, "audit_logs"}, header, pgx.CopyFromRows(values)); err != nil {
 		t.Fatalf("copy %d rows: %v", len(rows), err)
 	}
-	return db.open(source.PostgresConfig{Table: db.schema + ".audit_logs"})
+	return db.open(postgres.Config{Table: db.schema + ".audit_logs"})
 }
 
 // pgTest is one test's corner of the database: a schema of its own, dropped at the end.
@@ -119,14 +120,14 @@ func (db *pgTest) exec(sql string, args ...any) {
 func (db *pgTest) ident(name string) string { return pgx.Identifier{db.schema, name}.Sanitize() }
 
 // open opens the source on the test database (cfg.DSN defaults to it) and closes it at the end.
-func (db *pgTest) open(cfg source.PostgresConfig) *source.Postgres {
+func (db *pgTest) open(cfg postgres.Config) *postgres.Source {
 	db.t.Helper()
 	if cfg.DSN == "" {
 		cfg.DSN = db.dsn
 	}
-	src, err := source.OpenPostgres(context.Background(), cfg)
+	src, err := postgres.Open(context.Background(), cfg)
 	if err != nil {
-		db.t.Fatalf("OpenPostgres(%+v): %v", cfg.Table, err)
+		db.t.Fatalf("Open(%+v): %v", cfg.Table, err)
 	}
 	db.t.Cleanup(func() { src.Close() })
 	return src

@@ -1,4 +1,4 @@
-package source_test
+package postgres_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/postgres"
 )
 
 func TestPostgresTableNamesNeedingQuotes(t *testing.T) {
@@ -44,7 +45,7 @@ func TestPostgresTableNamesNeedingQuotes(t *testing.T) {
 		{db.schema + `.x"; DROP TABLE keep; --`, "injection", db.schema + `."x""; DROP TABLE keep; --"`},
 	}
 	for _, tt := range tests {
-		src := db.open(source.PostgresConfig{Table: tt.table})
+		src := db.open(postgres.Config{Table: tt.table})
 		inputs, err := src.List(context.Background(), source.Window{})
 		if err != nil {
 			t.Fatal(err)
@@ -70,13 +71,13 @@ func TestPostgresTableNamesNeedingQuotes(t *testing.T) {
 
 	// Unqualified names resolve through the search_path.
 	dsn := dsnWith(t, db.dsn, "search_path", db.schema)
-	src := db.open(source.PostgresConfig{DSN: dsn, Table: "Audit Logs"})
+	src := db.open(postgres.Config{DSN: dsn, Table: "Audit Logs"})
 	if got := src.Describe(); !strings.HasPrefix(got, "postgres table "+db.schema+`."Audit Logs" at `) {
 		t.Errorf("Describe() = %q", got)
 	}
 
 	// Two tables equal but for case: only an exact spelling picks one.
-	_, err := source.OpenPostgres(context.Background(), source.PostgresConfig{DSN: db.dsn, Table: db.schema + ".AUDITLOGS"})
+	_, err := postgres.Open(context.Background(), postgres.Config{DSN: db.dsn, Table: db.schema + ".AUDITLOGS"})
 	if err == nil || !strings.Contains(err.Error(), "source.postgres.table") || !strings.Contains(err.Error(), "ambiguous") {
 		t.Errorf("ambiguous table name: err = %v", err)
 	}
@@ -86,12 +87,12 @@ func TestPostgresTimeColumnMatchesIgnoringCase(t *testing.T) {
 	db := newPGTest(t)
 	db.exec(`CREATE TABLE ` + db.ident("lower") + ` ("timestamp" timestamptz, event_type text)`)
 	db.exec(`INSERT INTO ` + db.ident("lower") + ` VALUES ('2026-11-25 13:45:12+00', 'login'), ('2026-11-27 00:00:00+00', 'logout')`)
-	src := db.open(source.PostgresConfig{Table: db.schema + ".lower"}) // default TimeColumn "TIMESTAMP"
+	src := db.open(postgres.Config{Table: db.schema + ".lower"}) // default TimeColumn "TIMESTAMP"
 	recs := readRecords(t, src, source.Window{From: day(2), To: day(3)})
 	if got := column(t, recs, "event_type"); !slices.Equal(got, []string{"login"}) {
 		t.Errorf("event_type = %q, want [login]: the window applies to column \"timestamp\"", got)
 	}
-	src = db.open(source.PostgresConfig{Table: db.schema + ".lower", TimeColumn: "Timestamp"})
+	src = db.open(postgres.Config{Table: db.schema + ".lower", TimeColumn: "Timestamp"})
 	if got := readRecords(t, src, source.Window{}); len(got) != 2 {
 		t.Errorf("TimeColumn Timestamp: %d rows, want 2", len(got))
 	}
@@ -105,35 +106,35 @@ func TestPostgresConfigErrors(t *testing.T) {
 
 	tests := []struct {
 		name string
-		cfg  source.PostgresConfig
+		cfg  postgres.Config
 		want []string
 	}{
-		{"missing table", source.PostgresConfig{Table: db.schema + ".nope"},
+		{"missing table", postgres.Config{Table: db.schema + ".nope"},
 			[]string{"source.postgres.table", `"` + db.schema + `.nope"`, "search_path", "schema " + db.schema}},
-		{"missing schema", source.PostgresConfig{Table: "no_such_schema_x.audit_logs"},
+		{"missing schema", postgres.Config{Table: "no_such_schema_x.audit_logs"},
 			[]string{"source.postgres.table", "no_such_schema_x", "search_path"}},
-		{"missing unqualified table", source.PostgresConfig{DSN: searchPath, Table: "audit_logs"},
+		{"missing unqualified table", postgres.Config{DSN: searchPath, Table: "audit_logs"},
 			[]string{"source.postgres.table", `"audit_logs"`, "search_path", db.schema + ", public"}},
-		{"missing time column", source.PostgresConfig{Table: db.schema + ".no_time"},
+		{"missing time column", postgres.Config{Table: db.schema + ".no_time"},
 			[]string{"source.postgres.time_column", `"TIMESTAMP"`, `its columns are: "when", "EVENT_ID", "Event Type"`}},
-		{"named time column missing", source.PostgresConfig{Table: db.schema + ".no_time", TimeColumn: "event_time"},
+		{"named time column missing", postgres.Config{Table: db.schema + ".no_time", TimeColumn: "event_time"},
 			[]string{"source.postgres.time_column", `"event_time"`, `"when"`}},
-		{"time column of text", source.PostgresConfig{Table: db.schema + ".text_time"},
+		{"time column of text", postgres.Config{Table: db.schema + ".text_time"},
 			[]string{"source.postgres.time_column", "is text", "timestamp with time zone"}},
-		{"empty table", source.PostgresConfig{}, []string{"source.postgres.table is empty"}},
-		{"three-part table", source.PostgresConfig{Table: "db.audit.audit_logs"}, []string{"source.postgres.table", "3 dot-separated parts"}},
-		{"unterminated quote", source.PostgresConfig{Table: `"audit.audit_logs`}, []string{"source.postgres.table", "unterminated"}},
-		{"negative fetch", source.PostgresConfig{Table: db.schema + ".no_time", FetchRows: -1}, []string{"source.postgres.fetch_rows"}},
+		{"empty table", postgres.Config{}, []string{"source.postgres.table is empty"}},
+		{"three-part table", postgres.Config{Table: "db.audit.audit_logs"}, []string{"source.postgres.table", "3 dot-separated parts"}},
+		{"unterminated quote", postgres.Config{Table: `"audit.audit_logs`}, []string{"source.postgres.table", "unterminated"}},
+		{"negative fetch", postgres.Config{Table: db.schema + ".no_time", FetchRows: -1}, []string{"source.postgres.fetch_rows"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.cfg.DSN == "" {
 				tt.cfg.DSN = db.dsn
 			}
-			src, err := source.OpenPostgres(context.Background(), tt.cfg)
+			src, err := postgres.Open(context.Background(), tt.cfg)
 			if err == nil {
 				src.Close()
-				t.Fatalf("OpenPostgres(%+v) succeeded, want an error", tt.cfg.Table)
+				t.Fatalf("Open(%+v) succeeded, want an error", tt.cfg.Table)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -147,7 +148,7 @@ func TestPostgresConfigErrors(t *testing.T) {
 func TestPostgresOpenChecksInputAndState(t *testing.T) {
 	db := newPGTest(t)
 	table := hourlyTable(db, "state", "timestamptz")
-	src := db.open(source.PostgresConfig{Table: table})
+	src := db.open(postgres.Config{Table: table})
 	ctx := context.Background()
 	if _, err := src.Open(ctx, source.Input{Key: "table:other.table"}, source.Window{}); err == nil ||
 		!strings.Contains(err.Error(), "unknown input") {
@@ -205,10 +206,10 @@ func TestPostgresErrorsCarryNoPassword(t *testing.T) {
 			if tt.env != "" {
 				t.Setenv("PGPASSWORD", tt.env)
 			}
-			src, err := source.OpenPostgres(context.Background(), source.PostgresConfig{DSN: tt.dsn, Table: "audit.audit_logs"})
+			src, err := postgres.Open(context.Background(), postgres.Config{DSN: tt.dsn, Table: "audit.audit_logs"})
 			if err == nil {
 				src.Close()
-				t.Fatal("OpenPostgres succeeded, want an error")
+				t.Fatal("Open succeeded, want an error")
 			}
 			check(t, "error", err.Error(), tt.want...)
 		})
@@ -224,11 +225,11 @@ func TestPostgresErrorsCarryNoPassword(t *testing.T) {
 		}
 		u.User = url.UserPassword(u.User.Username(), secret)
 		dsn := u.String()
-		src := db.open(source.PostgresConfig{DSN: dsn, Table: db.schema + ".secret"})
+		src := db.open(postgres.Config{DSN: dsn, Table: db.schema + ".secret"})
 		check(t, "Describe()", src.Describe(), "postgres table "+db.schema+".secret at ")
-		_, err = source.OpenPostgres(context.Background(), source.PostgresConfig{DSN: dsn, Table: db.schema + ".missing"})
+		_, err = postgres.Open(context.Background(), postgres.Config{DSN: dsn, Table: db.schema + ".missing"})
 		if err == nil {
-			t.Fatal("OpenPostgres of a missing table succeeded")
+			t.Fatal("Open of a missing table succeeded")
 		}
 		check(t, "missing-table error", err.Error(), "source.postgres.table")
 		db.exec(`DROP TABLE ` + db.ident("secret"))
@@ -250,13 +251,13 @@ func TestPostgresWithoutSelectPrivilege(t *testing.T) {
 		db.exec("DROP ROLE " + pgx.Identifier{role}.Sanitize())
 	})
 	dsn := dsnWith(t, db.dsn, "user", role)
-	_, err := source.OpenPostgres(context.Background(), source.PostgresConfig{DSN: dsn, Table: db.schema + ".private"})
+	_, err := postgres.Open(context.Background(), postgres.Config{DSN: dsn, Table: db.schema + ".private"})
 	if err == nil || !strings.Contains(err.Error(), "source.postgres.table") || !strings.Contains(err.Error(), "may not SELECT") {
-		t.Fatalf("OpenPostgres as a role without SELECT: err = %v", err)
+		t.Fatalf("Open as a role without SELECT: err = %v", err)
 	}
 	db.exec("GRANT USAGE ON SCHEMA " + pgx.Identifier{db.schema}.Sanitize() + " TO " + pgx.Identifier{role}.Sanitize())
 	db.exec("GRANT SELECT ON " + db.ident("private") + " TO " + pgx.Identifier{role}.Sanitize())
-	src := db.open(source.PostgresConfig{DSN: dsn, Table: db.schema + ".private"})
+	src := db.open(postgres.Config{DSN: dsn, Table: db.schema + ".private"})
 	if got := len(readRecords(t, src, source.Window{})); got != 97 {
 		t.Errorf("after GRANT: %d rows, want 97", got)
 	}

@@ -1,4 +1,4 @@
-package source_test
+package postgres_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/postgres"
 	"github.com/auditexport/auditexport/exporter/source/sourcetest"
 )
 
@@ -31,7 +32,7 @@ func hourlyTable(db *pgTest, name, typ string) string {
 
 func TestPostgresWindowIsPushedDown(t *testing.T) {
 	db := newPGTest(t)
-	src := db.open(source.PostgresConfig{Table: hourlyTable(db, "hourly", "timestamptz")})
+	src := db.open(postgres.Config{Table: hourlyTable(db, "hourly", "timestamptz")})
 	tests := []struct {
 		w          source.Window
 		first, end int // hours [first, end) of day(0)
@@ -79,7 +80,7 @@ func TestPostgresWindowOnNaiveTimeColumns(t *testing.T) {
 		{"date", 24, 72}, // dates are midnights: day(1) and day(2) (from 12:00 of day 0 to 14:00 of day 2)
 	} {
 		table := hourlyTable(db, "naive_"+tt.typ, tt.typ)
-		src := db.open(source.PostgresConfig{Table: table})
+		src := db.open(postgres.Config{Table: table})
 		got := column(t, readRecords(t, src, w), "EVENT_ID")
 		var want []string
 		for h := tt.first; h < tt.end; h++ {
@@ -101,7 +102,7 @@ func TestPostgresFetchBoundaries(t *testing.T) {
 		db.exec(`CREATE TABLE ` + db.ident(table) + ` ("TIMESTAMP" timestamptz, "EVENT_ID" text)`)
 		db.exec(`INSERT INTO `+db.ident(table)+` SELECT $1::timestamptz + i * interval '1 minute', 'e' || i
 			FROM generate_series(1, $2::int) AS i`, day(0), n)
-		src := db.open(source.PostgresConfig{Table: db.schema + "." + table, FetchRows: 3})
+		src := db.open(postgres.Config{Table: db.schema + "." + table, FetchRows: 3})
 		recs := readRecords(t, src, source.Window{})
 		if len(recs) != n {
 			t.Errorf("%d rows read 3 at a time: got %d records", n, len(recs))
@@ -118,7 +119,7 @@ func TestPostgresFetchBoundaries(t *testing.T) {
 func TestPostgresScanReadsOneSnapshot(t *testing.T) {
 	db := newPGTest(t)
 	table := hourlyTable(db, "snap", "timestamptz")
-	src := db.open(source.PostgresConfig{Table: table, FetchRows: 2})
+	src := db.open(postgres.Config{Table: table, FetchRows: 2})
 	ctx := context.Background()
 	r, err := src.Open(ctx, source.Input{Key: "table:" + table}, source.Window{})
 	if err != nil {
@@ -151,7 +152,7 @@ func TestPostgresScanReadsOneSnapshot(t *testing.T) {
 func TestPostgresConcurrentReaders(t *testing.T) {
 	db := newPGTest(t)
 	table := hourlyTable(db, "conc", "timestamptz")
-	src := db.open(source.PostgresConfig{Table: table, FetchRows: 5})
+	src := db.open(postgres.Config{Table: table, FetchRows: 5})
 	ctx := context.Background()
 	in := source.Input{Key: "table:" + table}
 	a, err := src.Open(ctx, in, source.Window{From: day(0), To: day(2)})
@@ -186,7 +187,7 @@ func TestPostgresConcurrentReaders(t *testing.T) {
 func TestPostgresSeesColumnsAddedAfterOpen(t *testing.T) {
 	db := newPGTest(t)
 	table := hourlyTable(db, "grows", "timestamptz")
-	src := db.open(source.PostgresConfig{Table: table})
+	src := db.open(postgres.Config{Table: table})
 	db.exec(`ALTER TABLE ` + db.ident("grows") + ` ADD COLUMN "AI_PROMPT" text`)
 	db.exec(`UPDATE ` + db.ident("grows") + ` SET "AI_PROMPT" = 'why?' WHERE "EVENT_ID" = 'h0'`)
 	recs := readRecords(t, src, source.Window{To: day(0).Add(time.Hour)})
@@ -209,7 +210,7 @@ func TestPostgresStreamsLargeTableInBoundedMemory(t *testing.T) {
 	db.exec(`CREATE TABLE ` + db.ident("big") + ` ("TIMESTAMP" timestamptz, "EVENT_ID" text, "PAYLOAD" text)`)
 	db.exec(`INSERT INTO `+db.ident("big")+` SELECT $1::timestamptz + i * interval '1 second', 'e' || i,
 		repeat(md5(i::text), 32) FROM generate_series(1, $2::int) AS i`, day(0), rows)
-	src := db.open(source.PostgresConfig{Table: db.schema + ".big"})
+	src := db.open(postgres.Config{Table: db.schema + ".big"})
 
 	ctx := context.Background()
 	r, err := src.Open(ctx, source.Input{Key: "table:" + db.schema + ".big"}, source.Window{})
@@ -260,7 +261,7 @@ func TestPostgresRenderingsParseInTheSuite(t *testing.T) {
 func TestPostgresNextHonoursContext(t *testing.T) {
 	db := newPGTest(t)
 	table := hourlyTable(db, "cancel", "timestamptz")
-	src := db.open(source.PostgresConfig{Table: table, FetchRows: 10})
+	src := db.open(postgres.Config{Table: table, FetchRows: 10})
 	r, err := src.Open(context.Background(), source.Input{Key: "table:" + table}, source.Window{})
 	if err != nil {
 		t.Fatal(err)

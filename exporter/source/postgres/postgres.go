@@ -1,4 +1,4 @@
-package source
+package postgres
 
 import (
 	"bufio"
@@ -13,40 +13,42 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/auditexport/auditexport/exporter/source"
 )
 
-// Defaults for PostgresConfig.
+// Defaults for Config.
 const (
-	DefaultPostgresTimeColumn = "TIMESTAMP"
-	DefaultPostgresFetchRows  = 10000
-	// defaultPostgresConnectTimeout bounds a connection attempt when neither the DSN (connect_timeout) nor
+	DefaultTimeColumn = "TIMESTAMP"
+	DefaultFetchRows  = 10000
+	// defaultConnectTimeout bounds a connection attempt when neither the DSN (connect_timeout) nor
 	// PGCONNECT_TIMEOUT sets one, so an unreachable host fails instead of hanging on TCP retries.
-	defaultPostgresConnectTimeout = 30 * time.Second
+	defaultConnectTimeout = 30 * time.Second
 )
 
-// PostgresConfig configures the PostgreSQL source: a table or view of audit rows, read one time window at a
-// time.
-type PostgresConfig struct {
+// Config configures the PostgreSQL source: a table or view of audit rows, read one time window at a
+// time. Its yaml and help tags are the postgres kind's settings (source.postgres.*).
+type Config struct {
 	// DSN is a libpq/pgx connection string or URL; PG* environment variables (PGHOST, PGPASSWORD, ...) and
 	// ~/.pgpass fill in what it leaves out, as pgx does. May be empty when the environment says it all.
-	DSN string
+	DSN string `yaml:"dsn" help:"connection string or URL; put the password in PGPASSWORD or in AUDITEXPORT_SOURCE_POSTGRES_DSN, never in the YAML" secret:"true"`
 	// Table is the table or view, optionally schema-qualified ("audit.audit_logs"). Parts are taken as
 	// written, not folded to lower case: an exact match wins, otherwise a unique case-insensitive match.
 	// Double-quote a part that contains a dot ("odd.schema".audit_logs).
-	Table string
+	Table string `yaml:"table" help:"table or view of audit rows, optionally schema-qualified (audit.audit_logs)"`
 	// TimeColumn is the event time column (default "TIMESTAMP"), matched case-insensitively against the
 	// table's columns. It must be a timestamp with or without time zone, or a date.
-	TimeColumn string
+	TimeColumn string `yaml:"time_column" help:"the table's event time column"`
 	// FetchRows is the number of rows per FETCH from the server-side cursor (default 10000).
-	FetchRows int
+	FetchRows int `yaml:"fetch_rows" help:"rows per fetch from the server-side cursor"`
 }
 
-// Postgres reads audit rows from a PostgreSQL table or view. OpenPostgres checks the connection, the table
+// Source reads audit rows from a PostgreSQL table or view. Open checks the connection, the table
 // and the time column; each Open dials its own connection and reads in its own read-only, repeatable-read
 // transaction through a server-side cursor, so memory stays bounded whatever the table size and readers may
-// run concurrently. The table's columns are looked up again by every Open: columns added since OpenPostgres
+// run concurrently. The table's columns are looked up again by every Open: columns added since Open
 // are read too.
-type Postgres struct {
+type Source struct {
 	conf       *pgx.ConnConfig
 	redact     redactor
 	endpoint   string   // host:port/db, for messages
@@ -58,12 +60,12 @@ type Postgres struct {
 	closed bool
 }
 
-var _ Source = (*Postgres)(nil)
+var _ source.Source = (*Source)(nil)
 
-// OpenPostgres connects, checks that the table exists and has the time column, and returns the source.
+// Open connects, checks that the table exists and has the time column, and returns the source.
 // Errors name the setting at fault: source.postgres.dsn, source.postgres.table, source.postgres.time_column
 // or source.postgres.fetch_rows. No error carries the password.
-func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
+func Open(ctx context.Context, cfg Config) (*Source, error) {
 	red := newRedactor(cfg.DSN)
 	if cfg.Table == "" {
 		return nil, errors.New("source.postgres.table is empty: name the audit log table or view, e.g. audit.audit_logs")
@@ -73,11 +75,11 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 		return nil, err
 	}
 	if cfg.TimeColumn == "" {
-		cfg.TimeColumn = DefaultPostgresTimeColumn
+		cfg.TimeColumn = DefaultTimeColumn
 	}
 	switch {
 	case cfg.FetchRows == 0:
-		cfg.FetchRows = DefaultPostgresFetchRows
+		cfg.FetchRows = DefaultFetchRows
 	case cfg.FetchRows < 0:
 		return nil, fmt.Errorf("source.postgres.fetch_rows is %d: want a positive number of rows per fetch", cfg.FetchRows)
 	}
@@ -88,7 +90,7 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	}
 	red.add(conf.Password) // also the one pgx read from PGPASSWORD or a password file
 	if conf.ConnectTimeout == 0 {
-		conf.ConnectTimeout = defaultPostgresConnectTimeout
+		conf.ConnectTimeout = defaultConnectTimeout
 	}
 	if conf.RuntimeParams == nil {
 		conf.RuntimeParams = map[string]string{}
@@ -97,7 +99,7 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 		conf.RuntimeParams["application_name"] = "auditexport"
 	}
 
-	p := &Postgres{
+	p := &Source{
 		conf:      conf,
 		redact:    red,
 		endpoint:  postgresEndpoint(conf),
@@ -127,27 +129,27 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 }
 
 // List returns the one input of a table: the rows of the window, read by Open.
-func (p *Postgres) List(ctx context.Context, w Window) ([]Input, error) {
+func (p *Source) List(ctx context.Context, w source.Window) ([]source.Input, error) {
 	if err := p.checkOpen(); err != nil {
 		return nil, err
 	}
-	return []Input{{Key: p.inputKey()}}, nil
+	return []source.Input{{Key: p.inputKey()}}, nil
 }
 
 // Describe names the table and server, never the user's credentials.
-func (p *Postgres) Describe() string {
+func (p *Source) Describe() string {
 	return "postgres table " + p.table.String() + " at " + p.endpoint
 }
 
 // Close marks the source closed. Readers own their connections: close them with Reader.Close.
-func (p *Postgres) Close() error {
+func (p *Source) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
 	return nil
 }
 
-func (p *Postgres) checkOpen() error {
+func (p *Source) checkOpen() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -156,12 +158,12 @@ func (p *Postgres) checkOpen() error {
 	return nil
 }
 
-func (p *Postgres) inputKey() string { return "table:" + p.table.String() }
+func (p *Source) inputKey() string { return "table:" + p.table.String() }
 
 // connect dials one connection; the error names the setting and the server, without the password.
 // connect opens a connection; readBuffer, when not 0, sizes the buffer of
 // its socket reads (pgx's default is 8 KiB).
-func (p *Postgres) connect(ctx context.Context, readBuffer int) (*pgx.Conn, error) {
+func (p *Source) connect(ctx context.Context, readBuffer int) (*pgx.Conn, error) {
 	conf := p.conf.Copy()
 	if readBuffer > 0 {
 		conf.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {

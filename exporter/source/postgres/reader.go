@@ -1,4 +1,4 @@
-package source
+package postgres
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/auditexport/auditexport/exporter/source"
 )
 
 const (
@@ -32,7 +34,7 @@ const (
 // as psql's \copy would, and nothing downstream depends on row order), in a read-only repeatable-read transaction on a
 // connection of its own, through a server-side cursor that fetches FetchRows rows at a time. Rows whose
 // event time is NULL are returned with every window, so that the caller rejects them instead of losing them.
-func (p *Postgres) Open(ctx context.Context, in Input, w Window) (Reader, error) {
+func (p *Source) Open(ctx context.Context, in source.Input, w source.Window) (source.Reader, error) {
 	if err := p.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -51,7 +53,7 @@ func (p *Postgres) Open(ctx context.Context, in Input, w Window) (Reader, error)
 	return r, nil
 }
 
-func (p *Postgres) startScan(ctx context.Context, conn *pgx.Conn, w Window) (*postgresReader, error) {
+func (p *Source) startScan(ctx context.Context, conn *pgx.Conn, w source.Window) (*postgresReader, error) {
 	fail := func(what string, err error) error {
 		return fmt.Errorf("%s: %s: %w", p.Describe(), what, p.redact.err(err))
 	}
@@ -64,7 +66,7 @@ func (p *Postgres) startScan(ctx context.Context, conn *pgx.Conn, w Window) (*po
 		set_config('IntervalStyle', 'postgres', true), set_config('bytea_output', 'hex', true)`); err != nil {
 		return nil, fail("set session parameters", err)
 	}
-	// Look the table up again: it may have gained columns since OpenPostgres.
+	// Look the table up again: it may have gained columns since Open.
 	rel, err := p.resolveTable(ctx, tx, p.table, p.table.String())
 	if err != nil {
 		return nil, err
@@ -89,7 +91,7 @@ func (p *Postgres) startScan(ctx context.Context, conn *pgx.Conn, w Window) (*po
 		src:       p,
 		conn:      conn,
 		tx:        tx,
-		header:    &Header{Names: names},
+		header:    &source.Header{Names: names},
 		fetchSQL:  "FETCH FORWARD " + strconv.Itoa(p.fetchRows) + " FROM " + postgresCursor,
 		fetchRows: p.fetchRows,
 	}, nil
@@ -97,7 +99,7 @@ func (p *Postgres) startScan(ctx context.Context, conn *pgx.Conn, w Window) (*po
 
 // scanQuery builds the SELECT of a window: every column (arrays as JSON, domains as their base type), the
 // bounds pushed down on the time column.
-func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w Window) (string, []any) {
+func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w source.Window) (string, []any) {
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		expr := pgx.Identifier{c.name}.Sanitize()
@@ -140,10 +142,10 @@ func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w Window) (string, []
 // postgresReader streams the cursor of one scan: one FETCH at a time, each row rendered as it is read, so at
 // most one row is held beyond pgx's read buffer.
 type postgresReader struct {
-	src       *Postgres
+	src       *Source
 	conn      *pgx.Conn
 	tx        pgx.Tx
-	header    *Header
+	header    *source.Header
 	fetchSQL  string
 	fetchRows int
 
@@ -160,28 +162,28 @@ type postgresReader struct {
 }
 
 // Next returns the next row; io.EOF after the last (and ever after).
-func (r *postgresReader) Next(ctx context.Context) (Record, error) {
+func (r *postgresReader) Next(ctx context.Context) (source.Record, error) {
 	switch {
 	case r.err != nil:
-		return Record{}, r.err
+		return source.Record{}, r.err
 	case r.done:
-		return Record{}, io.EOF
+		return source.Record{}, io.EOF
 	case r.closed:
-		return Record{}, errors.New(r.src.Describe() + ": read after Close")
+		return source.Record{}, errors.New(r.src.Describe() + ": read after Close")
 	}
 	if err := ctx.Err(); err != nil {
-		return Record{}, err
+		return source.Record{}, err
 	}
 	for {
 		if r.rows == nil {
 			rows, err := r.tx.Query(ctx, r.fetchSQL, renderFormats)
 			if err != nil {
-				return Record{}, r.fail(err)
+				return source.Record{}, r.fail(err)
 			}
 			if r.render == nil {
 				if r.render, err = renderers(rows.FieldDescriptions(), len(r.header.Names)); err != nil {
 					rows.Close()
-					return Record{}, r.fail(err)
+					return source.Record{}, r.fail(err)
 				}
 				r.ends = make([]int, len(r.render))
 				r.fields = make([]string, len(r.render))
@@ -197,22 +199,22 @@ func (r *postgresReader) Next(ctx context.Context) (Record, error) {
 		err := r.rows.Err()
 		r.rows = nil
 		if err != nil {
-			return Record{}, r.fail(err)
+			return source.Record{}, r.fail(err)
 		}
 		if r.inFetch < r.fetchRows { // a short FETCH: the cursor is exhausted
 			r.done = true
 			r.release()
-			return Record{}, io.EOF
+			return source.Record{}, io.EOF
 		}
 	}
 }
 
 // decode renders the current row: every value into one buffer that becomes one string, the fields slices of
 // it. The Fields slice is reused by the next call, as Record allows; a RowError's Raw is the caller's to keep.
-func (r *postgresReader) decode() (Record, error) {
+func (r *postgresReader) decode() (source.Record, error) {
 	raw := r.rows.RawValues()
 	if len(raw) != len(r.render) {
-		return Record{}, r.fail(fmt.Errorf("a row of %d columns, want %d", len(raw), len(r.render)))
+		return source.Record{}, r.fail(fmt.Errorf("a row of %d columns, want %d", len(raw), len(r.render)))
 	}
 	buf := r.buf[:0]
 	var bad []string
@@ -239,9 +241,9 @@ func (r *postgresReader) decode() (Record, error) {
 		start = end
 	}
 	if bad != nil {
-		return Record{}, &RowError{Line: r.line, Reason: "cannot render " + strings.Join(bad, "; "), Raw: fields}
+		return source.Record{}, &source.RowError{Line: r.line, Reason: "cannot render " + strings.Join(bad, "; "), Raw: fields}
 	}
-	return Record{Header: r.header, Fields: fields, Line: r.line}, nil
+	return source.Record{Header: r.header, Fields: fields, Line: r.line}, nil
 }
 
 func (r *postgresReader) fail(err error) error {

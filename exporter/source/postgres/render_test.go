@@ -1,10 +1,11 @@
-package source_test
+package postgres_test
 
 import (
 	"slices"
 	"testing"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/postgres"
 )
 
 func TestPostgresRendersTypes(t *testing.T) {
@@ -29,7 +30,7 @@ func TestPostgresRendersTypes(t *testing.T) {
 	('infinity', '-infinity', 'infinity', 0, 1, 0.000001, 'NaN', '-Infinity', NULL, '{"nested": {"k": [true, null]}}',
 	 '"str"', NULL, ARRAY[NULL]::text[], '{{1},{2}}', NULL, NULL, NULL, NULL, '-infinity', NULL, NULL, NULL)`)
 
-	src := db.open(source.PostgresConfig{Table: db.schema + ".typed"})
+	src := db.open(postgres.Config{Table: db.schema + ".typed"})
 	recs := readRecords(t, src, source.Window{})
 
 	wantHeader := []string{"TIMESTAMP", "naive", "day", "big", "small", "num", "dbl", "flt", "flag", "doc",
@@ -74,7 +75,7 @@ func TestPostgresNaiveTimestampIsNotShifted(t *testing.T) {
 	db.exec(`CREATE TABLE ` + db.ident("naive") + ` ("TIMESTAMP" timestamp, "EVENT_ID" text)`)
 	db.exec(`INSERT INTO ` + db.ident("naive") + ` VALUES ('2026-11-25 23:30:00.000001', 'a'), ('2026-11-26 00:30:00', 'b')`)
 	dsn := dsnWith(t, db.dsn, "timezone", "Pacific/Kiritimati")
-	src := db.open(source.PostgresConfig{DSN: dsn, Table: db.schema + ".naive"})
+	src := db.open(postgres.Config{DSN: dsn, Table: db.schema + ".naive"})
 	got := column(t, readRecords(t, src, source.Window{}), "TIMESTAMP")
 	want := []string{"2026-11-25 23:30:00.000001", "2026-11-26 00:30:00"}
 	if !slices.Equal(got, want) {
