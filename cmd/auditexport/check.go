@@ -16,18 +16,11 @@ import (
 )
 
 func checkCommand() *command {
-	return &command{
-		name:    "check",
-		summary: "check that the source is readable and the destination writable, before the first export",
-		usage:   "check [--config FILE] [--json] [--timeout DURATION] [settings]",
-		about: `Checks, with the same configuration a run uses, everything an export needs of
+	about := `Checks, with the same configuration a run uses, everything an export needs of
 the source and the destination, and prints each step as ok or FAILED with
 what is missing (the permission or role, the setting to fix).
 
-Source, sigma-export: list the landing prefix, count the export objects, open
-the newest one and resolve its header (the time column must be among its
-columns). Source, postgres: connect, find the table and its time column,
-check the SELECT privilege, and count the rows of the last 24 hours.
+` + sourceProbesHelp() + `
 
 Destination: put a small probe object under <prefix>/_auditexport/check/
 only if absent, check that a second create-if-absent put of the same key is
@@ -36,7 +29,12 @@ listing, copy it, and delete both. Probe objects are removed; when a step
 fails, the output names any probe object that may remain.
 
 Exit status 0 when every check passes, 1 when any fails, 2 for a usage or
-configuration error.`,
+configuration error.`
+	return &command{
+		name:    "check",
+		summary: "check that the source is readable and the destination writable, before the first export",
+		usage:   "check [--config FILE] [--json] [--timeout DURATION] [settings]",
+		about:   about,
 		examples: []string{
 			"auditexport check --config prod.yaml",
 			"auditexport check --config prod.yaml --json",

@@ -43,11 +43,14 @@ func envOf(key string) string {
 func settingsOf(c *Config) []setting {
 	var out []setting
 	var walk func(v reflect.Value, prefix string)
-	leaf := func(f reflect.StructField, fv reflect.Value, key string) {
+	leaf := func(f reflect.StructField, fv reflect.Value, key, help string) {
+		if help == "" {
+			help = f.Tag.Get("help")
+		}
 		out = append(out, setting{
 			key:    key,
 			env:    envOf(key),
-			help:   f.Tag.Get("help"),
+			help:   help,
 			secret: f.Tag.Get("secret") == "true",
 			v:      fv,
 		})
@@ -61,15 +64,15 @@ func settingsOf(c *Config) []setting {
 			fv := v.Field(i)
 			switch {
 			case f.Type == sourceConfigType:
-				fv.Addr().Interface().(*SourceConfig).walkSource(key+".", func(v reflect.Value, name, key string) {
+				fv.Addr().Interface().(*SourceConfig).walkSource(key+".", func(v reflect.Value, name, key, help string) {
 					f, _ := v.Type().FieldByName(name)
-					leaf(f, v.FieldByIndex(f.Index), key)
+					leaf(f, v.FieldByIndex(f.Index), key, help)
 				}, walk)
 			case f.Type.Kind() == reflect.Struct && f.Type != durationType:
 				walk(fv, key+".")
 			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String:
 			default:
-				leaf(f, fv, key)
+				leaf(f, fv, key, "")
 			}
 		}
 	}

@@ -26,10 +26,50 @@ var sourceKinds = []source.Kind{
 // SourceConfig is where entries come from: source.kind picks one of
 // sourceKinds, whose own settings are kept by kind name.
 type SourceConfig struct {
-	Kind     string `yaml:"kind" help:"where entries come from: sigma-export (Sigma's CSV, CSV.gz or JSON Lines exports under a landing prefix) or postgres (a table or view)"`
+	Kind     string `yaml:"kind"` // help: sourceKindHelp
 	TimeZone string `yaml:"timezone" help:"IANA zone of source timestamps written without a UTC offset"`
 	// kinds holds each kind's settings, as its NewConfig returned them.
 	kinds map[string]any
+}
+
+// sourceKindHelp is the help of source.kind: each kind and what it reads.
+func sourceKindHelp() string {
+	parts := make([]string, len(sourceKinds))
+	for i, k := range sourceKinds {
+		parts[i] = k.Name() + " (" + k.About().Summary + ")"
+	}
+	return "where entries come from: " + orList(parts)
+}
+
+// orList joins items as "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// sourceProbesHelp is the paragraph of check's help on the source: what
+// each kind's probe does, wrapped at 77 columns.
+func sourceProbesHelp() string {
+	var b strings.Builder
+	line := 0
+	for _, k := range sourceKinds {
+		for _, w := range strings.Fields("Source, " + k.Name() + ": " + k.About().Probe) {
+			switch {
+			case line == 0:
+			case line+1+len(w) > 77:
+				b.WriteByte('\n')
+				line = 0
+			default:
+				b.WriteByte(' ')
+				line++
+			}
+			b.WriteString(w)
+			line += len(w)
+		}
+	}
+	return b.String()
 }
 
 // defaultSourceConfig holds every kind's defaults.
@@ -100,8 +140,7 @@ func (s *SourceConfig) validate(c *Config, origin map[string]string) []error {
 		for i, k := range sourceKinds {
 			names[i] = k.Name()
 		}
-		want := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
-		errs = append(errs, &ConfigError{Setting: "source.kind", Value: s.Kind, Problem: "must be " + want})
+		errs = append(errs, &ConfigError{Setting: "source.kind", Value: s.Kind, Problem: "must be " + orList(names)})
 	}
 	for _, k := range sourceKinds {
 		for _, err := range k.Validate(s.settingsOf(k), sourceDeps(c, k, origin)) {
@@ -143,15 +182,15 @@ func openSource(ctx context.Context, c *Config) (source.Source, error) {
 // walkSource lists the source settings in the order they have always had:
 // source.kind, the settings of kinds without a section (source.url,
 // source.prefix), source.timezone, then each section (source.postgres.*).
-func (s *SourceConfig) walkSource(prefix string, field func(v reflect.Value, name, key string), walk func(v reflect.Value, prefix string)) {
+func (s *SourceConfig) walkSource(prefix string, field func(v reflect.Value, name, key, help string), walk func(v reflect.Value, prefix string)) {
 	v := reflect.ValueOf(s).Elem()
-	field(v, "Kind", prefix+"kind")
+	field(v, "Kind", prefix+"kind", sourceKindHelp())
 	for _, k := range sourceKinds {
 		if k.Section() == "" {
 			walk(reflect.ValueOf(s.settingsOf(k)).Elem(), prefix)
 		}
 	}
-	field(v, "TimeZone", prefix+"timezone")
+	field(v, "TimeZone", prefix+"timezone", "")
 	for _, k := range sourceKinds {
 		if k.Section() != "" {
 			walk(reflect.ValueOf(s.settingsOf(k)).Elem(), prefix+k.Section()+".")

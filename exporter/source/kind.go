@@ -20,6 +20,8 @@ type Kind interface {
 	// Name is the value of the source.kind setting that selects the kind,
 	// e.g. sigma-export or postgres.
 	Name() string
+	// About describes the kind for help texts.
+	About() About
 	// Section is where the kind's settings live under source: "postgres"
 	// puts them at source.postgres.<key>; "" at source.<key> (the
 	// sigma-export kind, whose source.url and source.prefix came first).
@@ -39,6 +41,14 @@ type Kind interface {
 	// step that cannot run after a failure is skipped. It never fails
 	// otherwise: every problem is in the report.
 	Probe(ctx context.Context, cfg any, d Deps) ProbeReport
+}
+
+// About describes a kind for help texts.
+type About struct {
+	// Summary says what the kind reads, after its name: "a table or view".
+	Summary string
+	// Probe says what Probe checks, as a sentence starting in lower case.
+	Probe string
 }
 
 // Deps is what a kind gets from its caller: how the caller names settings,

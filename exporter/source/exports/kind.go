@@ -27,7 +27,13 @@ type kind struct{}
 
 func (kind) Name() string    { return "sigma-export" }
 func (kind) Section() string { return "" }
-func (kind) NewConfig() any  { return &Config{} }
+func (kind) About() source.About {
+	return source.About{
+		Summary: "Sigma's CSV, CSV.gz or JSON Lines exports under a landing prefix",
+		Probe:   "list the landing prefix, count the export objects, open the newest one and resolve its header (the time column must be among its columns).",
+	}
+}
+func (kind) NewConfig() any { return &Config{} }
 
 // Validate requires the URL and refuses one that holds a password or does
 // not parse.

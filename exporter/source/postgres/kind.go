@@ -17,6 +17,12 @@ type kind struct{}
 
 func (kind) Name() string    { return "postgres" }
 func (kind) Section() string { return "postgres" }
+func (kind) About() source.About {
+	return source.About{
+		Summary: "a table or view",
+		Probe:   "connect, find the table and its time column, check the SELECT privilege, and count the rows of the last 24 hours.",
+	}
+}
 func (kind) NewConfig() any {
 	return &Config{TimeColumn: DefaultTimeColumn, FetchRows: DefaultFetchRows}
 }
