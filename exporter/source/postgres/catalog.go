@@ -215,7 +215,7 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 }
 
 func (p *Source) tableErr(configured, what string, err error) error {
-	return fmt.Errorf("%s postgres table %q (source.postgres.table) at %s: %w", what, configured, p.endpoint, p.redact.err(err))
+	return fmt.Errorf("%s postgres table %q (source.postgres.table) at %s: %w", what, configured, p.endpoint, p.secrets.Err(err))
 }
 
 // pgColumn is one column of the table, with the type it is read as: a domain is read as its base type.

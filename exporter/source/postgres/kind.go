@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"regexp"
 
 	"github.com/auditexport/auditexport/exporter/source"
 )
@@ -47,16 +45,4 @@ func (kind) Validate(cfg any, d source.Deps) []error {
 // Open connects and checks the table and its time column.
 func (kind) Open(ctx context.Context, cfg any, _ source.Deps) (source.Source, error) {
 	return Open(ctx, *cfg.(*Config))
-}
-
-var kvPasswordSetRE = regexp.MustCompile(`(^|\s)password\s*=`)
-
-// dsnHasPassword reports whether a DSN, URL or key=value, holds a password.
-func dsnHasPassword(dsn string) bool {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			return true
-		}
-	}
-	return kvPasswordSetRE.MatchString(dsn)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/sinks"
 )
 
 // Defaults for Config.
@@ -50,10 +51,10 @@ type Config struct {
 // are read too.
 type Source struct {
 	conf       *pgx.ConnConfig
-	redact     redactor
-	endpoint   string   // host:port/db, for messages
-	table      tableRef // resolved: exact schema and name
-	timeColumn string   // resolved: the column's real name
+	secrets    sinks.Secrets // every password known, cut out of every error
+	endpoint   string        // host:port/db, for messages
+	table      tableRef      // resolved: exact schema and name
+	timeColumn string        // resolved: the column's real name
 	fetchRows  int
 
 	mu     sync.Mutex
@@ -66,7 +67,7 @@ var _ source.Source = (*Source)(nil)
 // Errors name the setting at fault: source.postgres.dsn, source.postgres.table, source.postgres.time_column
 // or source.postgres.fetch_rows. No error carries the password.
 func Open(ctx context.Context, cfg Config) (*Source, error) {
-	red := newRedactor(cfg.DSN)
+	red := dsnSecrets(cfg.DSN)
 	if cfg.Table == "" {
 		return nil, errors.New("source.postgres.table is empty: name the audit log table or view, e.g. audit.audit_logs")
 	}
@@ -86,9 +87,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 
 	conf, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("parse source.postgres.dsn: %w", red.err(err))
+		return nil, fmt.Errorf("parse source.postgres.dsn: %w", red.Err(err))
 	}
-	red.add(conf.Password) // also the one pgx read from PGPASSWORD or a password file
+	red.Add(conf.Password) // also the one pgx read from PGPASSWORD or a password file
 	if conf.ConnectTimeout == 0 {
 		conf.ConnectTimeout = defaultConnectTimeout
 	}
@@ -101,7 +102,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 
 	p := &Source{
 		conf:      conf,
-		redact:    red,
+		secrets:   red,
 		endpoint:  postgresEndpoint(conf),
 		fetchRows: cfg.FetchRows,
 	}
@@ -172,7 +173,7 @@ func (p *Source) connect(ctx context.Context, readBuffer int) (*pgx.Conn, error)
 	}
 	conn, err := pgx.ConnectConfig(ctx, conf)
 	if err != nil {
-		return nil, fmt.Errorf("connect to postgres (source.postgres.dsn) at %s: %w", p.endpoint, p.redact.err(err))
+		return nil, fmt.Errorf("connect to postgres (source.postgres.dsn) at %s: %w", p.endpoint, p.secrets.Err(err))
 	}
 	return conn, nil
 }

@@ -134,24 +134,24 @@ func probeConnect(ctx context.Context, dsn string, d source.Deps, r *source.Prob
 		r.Fail(stepConnect, err, setting+" (host, port, database, user; the password from PGPASSWORD or "+d.EnvVarName("dsn")+")")
 		return nil, "", err
 	}
-	red := newRedactor(dsn)
+	red := dsnSecrets(dsn)
 	conf, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return fail(fmt.Errorf("parse %s: %w", setting, red.err(err)))
+		return fail(fmt.Errorf("parse %s: %w", setting, red.Err(err)))
 	}
-	red.add(conf.Password)
+	red.Add(conf.Password)
 	if conf.ConnectTimeout == 0 {
 		conf.ConnectTimeout = probeConnectTimeout
 	}
 	where := fmt.Sprintf("%s:%d/%s", conf.Host, conf.Port, conf.Database)
 	conn, err = pgx.ConnectConfig(ctx, conf)
 	if err != nil {
-		return fail(fmt.Errorf("connect to postgres (%s) at %s: %w", setting, where, red.err(err)))
+		return fail(fmt.Errorf("connect to postgres (%s) at %s: %w", setting, where, red.Err(err)))
 	}
 	var version string
 	if err := conn.QueryRow(ctx, `SELECT current_user, current_setting('server_version')`).Scan(&user, &version); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
-		return fail(fmt.Errorf("query postgres at %s: %w", where, red.err(err)))
+		return fail(fmt.Errorf("query postgres at %s: %w", where, red.Err(err)))
 	}
 	r.OK(stepConnect, fmt.Sprintf("connected to %s as %s (PostgreSQL %s)", where, user, version))
 	return conn, user, nil

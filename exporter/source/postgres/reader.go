@@ -55,7 +55,7 @@ func (p *Source) Open(ctx context.Context, in source.Input, w source.Window) (so
 
 func (p *Source) startScan(ctx context.Context, conn *pgx.Conn, w source.Window) (*postgresReader, error) {
 	fail := func(what string, err error) error {
-		return fmt.Errorf("%s: %s: %w", p.Describe(), what, p.redact.err(err))
+		return fmt.Errorf("%s: %s: %w", p.Describe(), what, p.secrets.Err(err))
 	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -247,7 +247,7 @@ func (r *postgresReader) decode() (source.Record, error) {
 }
 
 func (r *postgresReader) fail(err error) error {
-	r.err = fmt.Errorf("read %s after row %d: %w", r.src.Describe(), r.line, r.src.redact.err(err))
+	r.err = fmt.Errorf("read %s after row %d: %w", r.src.Describe(), r.line, r.src.secrets.Err(err))
 	r.release()
 	return r.err
 }
