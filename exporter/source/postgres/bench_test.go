@@ -38,7 +38,7 @@ func BenchmarkPostgresReader(b *testing.B) {
 	}
 	ctx := context.Background()
 	table, rows := benchTable(b, dsn)
-	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Table: table})
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Table: table}, cliNames)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -63,9 +63,9 @@ func displayIdent(s string) string {
 
 // parseTableName splits "table", "schema.table" or a form with double-quoted parts ("my.schema"."Audit Logs").
 // Bare parts are kept as written, spaces and case included.
-func parseTableName(s string) (tableRef, error) {
+func parseTableName(s, setting string) (tableRef, error) {
 	bad := func(why string) (tableRef, error) {
-		return tableRef{}, fmt.Errorf("source.postgres.table %q: %s; want table or schema.table", s, why)
+		return tableRef{}, fmt.Errorf("%s %q: %s; want table or schema.table", setting, s, why)
 	}
 	var parts []string
 	var quoted []bool
@@ -202,20 +202,20 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 		if ref.schema != "" {
 			where = "schema " + displayIdent(ref.schema) + " (search_path: " + searchPath + ")"
 		}
-		return relation{}, fmt.Errorf("postgres table %q (source.postgres.table) not found at %s: no table or view of that name in %s",
-			configured, p.endpoint, where)
+		return relation{}, fmt.Errorf("postgres table %q (%s) not found at %s: no table or view of that name in %s",
+			configured, p.setting("table"), p.endpoint, where)
 	default:
 		names := make([]string, len(folded))
 		for i, c := range folded {
 			names[i] = c.ref.String()
 		}
-		return relation{}, fmt.Errorf("postgres table %q (source.postgres.table) is ambiguous at %s: it matches %s; write the name in its exact case",
-			configured, p.endpoint, strings.Join(names, ", "))
+		return relation{}, fmt.Errorf("postgres table %q (%s) is ambiguous at %s: it matches %s; write the name in its exact case",
+			configured, p.setting("table"), p.endpoint, strings.Join(names, ", "))
 	}
 }
 
 func (p *Source) tableErr(configured, what string, err error) error {
-	return fmt.Errorf("%s postgres table %q (source.postgres.table) at %s: %w", what, configured, p.endpoint, p.secrets.Err(err))
+	return fmt.Errorf("%s postgres table %q (%s) at %s: %w", what, configured, p.setting("table"), p.endpoint, p.secrets.Err(err))
 }
 
 // pgColumn is one column of the table, with the type it is read as: a domain is read as its base type.
@@ -269,13 +269,13 @@ ORDER BY a.attnum`
 		return nil, p.tableErr(rel.ref.String(), "read the columns of", err)
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("postgres table %s (source.postgres.table) at %s has no columns", rel.ref, p.endpoint)
+		return nil, fmt.Errorf("postgres table %s (%s) at %s has no columns", rel.ref, p.setting("table"), p.endpoint)
 	}
 	if len(denied) > 0 {
 		var user string
 		_ = q.QueryRow(ctx, `SELECT current_user`).Scan(&user)
-		return nil, fmt.Errorf("postgres table %s (source.postgres.table) at %s: user %q may not SELECT column(s) %s: grant SELECT on the table",
-			rel.ref, p.endpoint, user, strings.Join(denied, ", "))
+		return nil, fmt.Errorf("postgres table %s (%s) at %s: user %q may not SELECT column(s) %s: grant SELECT on the table",
+			rel.ref, p.setting("table"), p.endpoint, user, strings.Join(denied, ", "))
 	}
 	return cols, nil
 }
@@ -298,21 +298,21 @@ func (p *Source) findTimeColumn(rel relation, cols []pgColumn, want string) (pgC
 		for i, c := range cols {
 			names[i] = strconv.Quote(c.name)
 		}
-		return pgColumn{}, fmt.Errorf("time column %q (source.postgres.time_column) not found in postgres table %s at %s; its columns are: %s",
-			want, rel.ref, p.endpoint, strings.Join(names, ", "))
+		return pgColumn{}, fmt.Errorf("time column %q (%s) not found in postgres table %s at %s; its columns are: %s",
+			want, p.setting("time_column"), rel.ref, p.endpoint, strings.Join(names, ", "))
 	case len(found) > 1:
 		names := make([]string, len(found))
 		for i, c := range found {
 			names[i] = strconv.Quote(c.name)
 		}
-		return pgColumn{}, fmt.Errorf("time column %q (source.postgres.time_column) is ambiguous in postgres table %s at %s: it matches %s; write the name in its exact case",
-			want, rel.ref, p.endpoint, strings.Join(names, ", "))
+		return pgColumn{}, fmt.Errorf("time column %q (%s) is ambiguous in postgres table %s at %s: it matches %s; write the name in its exact case",
+			want, p.setting("time_column"), rel.ref, p.endpoint, strings.Join(names, ", "))
 	}
 	c := found[0]
 	switch c.baseOID {
 	case oidTimestamptz, oidTimestamp, oidDate:
 		return c, nil
 	}
-	return pgColumn{}, fmt.Errorf("time column %q (source.postgres.time_column) of postgres table %s at %s is %s: want timestamp with time zone, timestamp or date (a view can cast it)",
-		c.name, rel.ref, p.endpoint, c.typeName)
+	return pgColumn{}, fmt.Errorf("time column %q (%s) of postgres table %s at %s is %s: want timestamp with time zone, timestamp or date (a view can cast it)",
+		c.name, p.setting("time_column"), rel.ref, p.endpoint, c.typeName)
 }

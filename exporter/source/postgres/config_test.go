@@ -77,7 +77,7 @@ func TestPostgresTableNamesNeedingQuotes(t *testing.T) {
 	}
 
 	// Two tables equal but for case: only an exact spelling picks one.
-	_, err := postgres.Open(context.Background(), postgres.Config{DSN: db.dsn, Table: db.schema + ".AUDITLOGS"})
+	_, err := postgres.Open(context.Background(), postgres.Config{DSN: db.dsn, Table: db.schema + ".AUDITLOGS"}, cliNames)
 	if err == nil || !strings.Contains(err.Error(), "source.postgres.table") || !strings.Contains(err.Error(), "ambiguous") {
 		t.Errorf("ambiguous table name: err = %v", err)
 	}
@@ -131,7 +131,7 @@ func TestPostgresConfigErrors(t *testing.T) {
 			if tt.cfg.DSN == "" {
 				tt.cfg.DSN = db.dsn
 			}
-			src, err := postgres.Open(context.Background(), tt.cfg)
+			src, err := postgres.Open(context.Background(), tt.cfg, cliNames)
 			if err == nil {
 				src.Close()
 				t.Fatalf("Open(%+v) succeeded, want an error", tt.cfg.Table)
@@ -206,7 +206,7 @@ func TestPostgresErrorsCarryNoPassword(t *testing.T) {
 			if tt.env != "" {
 				t.Setenv("PGPASSWORD", tt.env)
 			}
-			src, err := postgres.Open(context.Background(), postgres.Config{DSN: tt.dsn, Table: "audit.audit_logs"})
+			src, err := postgres.Open(context.Background(), postgres.Config{DSN: tt.dsn, Table: "audit.audit_logs"}, cliNames)
 			if err == nil {
 				src.Close()
 				t.Fatal("Open succeeded, want an error")
@@ -227,7 +227,7 @@ func TestPostgresErrorsCarryNoPassword(t *testing.T) {
 		dsn := u.String()
 		src := db.open(postgres.Config{DSN: dsn, Table: db.schema + ".secret"})
 		check(t, "Describe()", src.Describe(), "postgres table "+db.schema+".secret at ")
-		_, err = postgres.Open(context.Background(), postgres.Config{DSN: dsn, Table: db.schema + ".missing"})
+		_, err = postgres.Open(context.Background(), postgres.Config{DSN: dsn, Table: db.schema + ".missing"}, cliNames)
 		if err == nil {
 			t.Fatal("Open of a missing table succeeded")
 		}
@@ -251,7 +251,7 @@ func TestPostgresWithoutSelectPrivilege(t *testing.T) {
 		db.exec("DROP ROLE " + pgx.Identifier{role}.Sanitize())
 	})
 	dsn := dsnWith(t, db.dsn, "user", role)
-	_, err := postgres.Open(context.Background(), postgres.Config{DSN: dsn, Table: db.schema + ".private"})
+	_, err := postgres.Open(context.Background(), postgres.Config{DSN: dsn, Table: db.schema + ".private"}, cliNames)
 	if err == nil || !strings.Contains(err.Error(), "source.postgres.table") || !strings.Contains(err.Error(), "may not SELECT") {
 		t.Fatalf("Open as a role without SELECT: err = %v", err)
 	}

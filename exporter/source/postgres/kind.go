@@ -43,6 +43,6 @@ func (kind) Validate(cfg any, d source.Deps) []error {
 }
 
 // Open connects and checks the table and its time column.
-func (kind) Open(ctx context.Context, cfg any, _ source.Deps) (source.Source, error) {
-	return Open(ctx, *cfg.(*Config))
+func (kind) Open(ctx context.Context, cfg any, d source.Deps) (source.Source, error) {
+	return Open(ctx, *cfg.(*Config), d)
 }

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -52,5 +53,18 @@ func TestKindValidate(t *testing.T) {
 	d.FromFile = func(string) bool { return false }
 	if errs := postgres.Kind.Validate(&postgres.Config{Table: "t", FetchRows: 1, DSN: "postgres://u:pw@db/audit"}, d); len(errs) != 0 {
 		t.Errorf("DSN from the environment: %v", errs)
+	}
+}
+
+// The library names its settings by their keys; the caller's Deps turn them
+// into the CLI's names.
+func TestOpenNamesSettingsAsTold(t *testing.T) {
+	_, err := postgres.Open(context.Background(), postgres.Config{}, source.Deps{})
+	if err == nil || !strings.HasPrefix(err.Error(), "table is empty") {
+		t.Errorf("no names: %v", err)
+	}
+	_, err = postgres.Open(context.Background(), postgres.Config{Table: "a.b.c"}, cliNames)
+	if err == nil || !strings.HasPrefix(err.Error(), `source.postgres.table "a.b.c"`) {
+		t.Errorf("CLI names: %v", err)
 	}
 }

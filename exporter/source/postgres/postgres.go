@@ -51,10 +51,11 @@ type Config struct {
 // are read too.
 type Source struct {
 	conf       *pgx.ConnConfig
-	secrets    sinks.Secrets // every password known, cut out of every error
-	endpoint   string        // host:port/db, for messages
-	table      tableRef      // resolved: exact schema and name
-	timeColumn string        // resolved: the column's real name
+	secrets    sinks.Secrets           // every password known, cut out of every error
+	setting    func(key string) string // names a setting in errors
+	endpoint   string                  // host:port/db, for messages
+	table      tableRef                // resolved: exact schema and name
+	timeColumn string                  // resolved: the column's real name
 	fetchRows  int
 
 	mu     sync.Mutex
@@ -64,14 +65,14 @@ type Source struct {
 var _ source.Source = (*Source)(nil)
 
 // Open connects, checks that the table exists and has the time column, and returns the source.
-// Errors name the setting at fault: source.postgres.dsn, source.postgres.table, source.postgres.time_column
-// or source.postgres.fetch_rows. No error carries the password.
-func Open(ctx context.Context, cfg Config) (*Source, error) {
+// Errors name the setting at fault (dsn, table, time_column or fetch_rows) as d.SettingName does: the
+// CLI's source.postgres.table. No error carries the password.
+func Open(ctx context.Context, cfg Config, d source.Deps) (*Source, error) {
 	red := dsnSecrets(cfg.DSN)
 	if cfg.Table == "" {
-		return nil, errors.New("source.postgres.table is empty: name the audit log table or view, e.g. audit.audit_logs")
+		return nil, errors.New(d.SettingName("table") + " is empty: name the audit log table or view, e.g. audit.audit_logs")
 	}
-	ref, err := parseTableName(cfg.Table)
+	ref, err := parseTableName(cfg.Table, d.SettingName("table"))
 	if err != nil {
 		return nil, err
 	}
@@ -82,12 +83,12 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	case cfg.FetchRows == 0:
 		cfg.FetchRows = DefaultFetchRows
 	case cfg.FetchRows < 0:
-		return nil, fmt.Errorf("source.postgres.fetch_rows is %d: want a positive number of rows per fetch", cfg.FetchRows)
+		return nil, fmt.Errorf("%s is %d: want a positive number of rows per fetch", d.SettingName("fetch_rows"), cfg.FetchRows)
 	}
 
 	conf, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("parse source.postgres.dsn: %w", red.Err(err))
+		return nil, fmt.Errorf("parse %s: %w", d.SettingName("dsn"), red.Err(err))
 	}
 	red.Add(conf.Password) // also the one pgx read from PGPASSWORD or a password file
 	if conf.ConnectTimeout == 0 {
@@ -103,6 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	p := &Source{
 		conf:      conf,
 		secrets:   red,
+		setting:   d.SettingName,
 		endpoint:  postgresEndpoint(conf),
 		fetchRows: cfg.FetchRows,
 	}
@@ -173,7 +175,7 @@ func (p *Source) connect(ctx context.Context, readBuffer int) (*pgx.Conn, error)
 	}
 	conn, err := pgx.ConnectConfig(ctx, conf)
 	if err != nil {
-		return nil, fmt.Errorf("connect to postgres (source.postgres.dsn) at %s: %w", p.endpoint, p.secrets.Err(err))
+		return nil, fmt.Errorf("connect to postgres (%s) at %s: %w", p.setting("dsn"), p.endpoint, p.secrets.Err(err))
 	}
 	return conn, nil
 }

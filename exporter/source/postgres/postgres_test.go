@@ -125,7 +125,7 @@ func (db *pgTest) open(cfg postgres.Config) *postgres.Source {
 	if cfg.DSN == "" {
 		cfg.DSN = db.dsn
 	}
-	src, err := postgres.Open(context.Background(), cfg)
+	src, err := postgres.Open(context.Background(), cfg, cliNames)
 	if err != nil {
 		db.t.Fatalf("Open(%+v): %v", cfg.Table, err)
 	}
@@ -198,3 +198,6 @@ func column(t *testing.T, recs []source.Record, name string) []string {
 }
 
 func day(d int) time.Time { return time.Date(2026, 11, 23+d, 0, 0, 0, 0, time.UTC) }
+
+// cliNames names settings as the CLI does, so errors read as users see them.
+var cliNames = source.Deps{Setting: func(key string) string { return "source.postgres." + key }}

@@ -48,7 +48,7 @@ func (kind) Probe(ctx context.Context, cfg any, d source.Deps) source.ProbeRepor
 
 	// Open itself checks the table, its time column and SELECT on every
 	// column.
-	src, err := Open(ctx, c)
+	src, err := Open(ctx, c, d)
 	if err != nil {
 		needs := d.SettingName("table") + " and " + d.SettingName("time_column") + " naming an existing table or view and its event time column"
 		var granted bool
