@@ -19,27 +19,25 @@ import (
 
 // run is the state of one export run.
 type run struct {
-	o          Options
-	log        *slog.Logger
-	work       string
-	cols       *columnSet
-	plans      map[*source.Header]*headerPlan
-	spills     *spills
-	rej        *rejects
-	keys       *keyer
-	parts      *partitioner
-	rowBuf     []byte
-	sum        *Summary
-	warned     map[string]bool
-	state      *archive.State
-	listed     []source.Input
-	attempt    int
-	staged     []archive.File
-	stagedKeys []archive.KeyFile
-	phased     map[string]bool
-	phaseMu    sync.Mutex
-	batches    batchPool    // column batches reused by the partition writers
-	plainCols  plainColumns // columns written without a dictionary from now on
+	o         Options
+	log       *slog.Logger
+	work      string
+	cols      *columnSet
+	plans     map[*source.Header]*headerPlan
+	spills    *spills
+	rej       *rejects
+	keys      *keyer
+	parts     *partitioner
+	rowBuf    []byte
+	sum       *Summary
+	warned    map[string]bool
+	state     *archive.State
+	listed    []source.Input
+	attempt   int
+	phased    map[string]bool
+	phaseMu   sync.Mutex
+	batches   batchPool    // column batches reused by the partition writers
+	plainCols plainColumns // columns written without a dictionary from now on
 
 	// rowWindow keeps rows: the window the run was given. An incremental
 	// run asks its source only for the rows since the lookback (o.Window,
@@ -310,15 +308,17 @@ func (r *run) commitLoop(ctx context.Context) error {
 	for {
 		r.attempt++
 		r.sum.CommitAttempts = r.attempt
-		if err := r.writePartitions(ctx); err != nil {
-			r.abandonStaged(ctx)
+		st, err := r.writePartitions(ctx)
+		st.summarize(r.sum)
+		if err != nil {
+			r.abandonStaged(ctx, st)
 			return err
 		}
 		if r.o.DryRun {
 			return nil
 		}
 		r.phase(PhaseStaged)
-		c := r.newCommit()
+		c := r.newCommit(st)
 		if c == nil {
 			r.log.Info("nothing new to commit")
 			if r.state.Head != nil {
@@ -329,17 +329,17 @@ func (r *run) commitLoop(ctx context.Context) error {
 		// A commit must never name a file that is gone: no run could
 		// publish it.
 		if err := lease.Check(); err != nil {
-			r.abandonStaged(ctx)
+			r.abandonStaged(ctx, st)
 			return err
 		}
 		if err := archive.CheckStaged(ctx, r.o.Dest, c); err != nil {
-			r.abandonStaged(ctx)
+			r.abandonStaged(ctx, st)
 			return err
 		}
 		headSHA, err := archive.Append(ctx, r.o.Dest, c)
 		if errors.Is(err, archive.ErrConflict) && r.attempt < r.o.MaxCommitAttempts {
 			r.log.Warn("another run committed first; re-planning against the new log", "commit", c.Number)
-			r.abandonStaged(ctx)
+			r.abandonStaged(ctx, st)
 			if r.state, err = archive.LoadState(ctx, r.o.Dest); err != nil {
 				return err
 			}
@@ -352,7 +352,7 @@ func (r *run) commitLoop(ctx context.Context) error {
 			continue
 		}
 		if errors.Is(err, archive.ErrConflict) {
-			r.abandonStaged(ctx)
+			r.abandonStaged(ctx, st)
 			return fmt.Errorf("%w %d times in a row; nothing of this run was committed, run it again", err, r.attempt)
 		}
 		if err != nil {
@@ -376,22 +376,22 @@ func (r *run) commitLoop(ctx context.Context) error {
 	}
 }
 
-// abandonStaged removes what this attempt staged, even when ctx is done.
-func (r *run) abandonStaged(ctx context.Context) {
+// abandonStaged removes what an attempt staged, even when ctx is done.
+func (r *run) abandonStaged(ctx context.Context, st *staged) {
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	r.removeStaged(cleanup)
+	r.removeStaged(cleanup, st)
 }
 
 // newCommit builds the next commit, or returns nil when the run adds no
 // file and moves no progress.
-func (r *run) newCommit() *archive.Commit {
+func (r *run) newCommit(st *staged) *archive.Commit {
 	var prev archive.Progress
 	if h := r.state.Head; h != nil {
 		prev = h.Source
 	}
 	next := r.progress(prev)
-	if len(r.staged) == 0 && progressEqual(prev, next) {
+	if len(st.files) == 0 && progressEqual(prev, next) {
 		return nil
 	}
 	return &archive.Commit{
@@ -403,8 +403,8 @@ func (r *run) newCommit() *archive.Commit {
 		Created:  r.o.Now().UTC(),
 		Tool:     r.o.ToolVersion,
 		Window:   r.sum.Window,
-		Files:    append([]archive.File{}, r.staged...),
-		Keys:     append([]archive.KeyFile{}, r.stagedKeys...),
+		Files:    append([]archive.File{}, st.files...),
+		Keys:     append([]archive.KeyFile{}, st.keys...),
 		Source:   next,
 		Shape:    r.shape(),
 	}

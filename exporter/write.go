@@ -48,16 +48,15 @@ type categoryCount struct {
 // commit race: it starts from the spills each time. Up to Options.Workers
 // partitions are written at once; which events land where does not depend
 // on it (how a column is encoded may: see plainColumns).
-func (r *run) writePartitions(ctx context.Context) error {
-	r.resetWriteCounts()
+func (r *run) writePartitions(ctx context.Context) (*staged, error) {
 	sc := r.outputSchema()
 	// Checked here once; each partition takes its own (writerProps).
 	if _, err := r.writerProps(); err != nil {
-		return err
+		return &staged{}, err
 	}
 	meta, err := r.fileMeta()
 	if err != nil {
-		return err
+		return &staged{}, err
 	}
 	catCol, hasCat := r.cols.index[r.o.CategoryColumn]
 	parts := r.spills.partitions()
@@ -82,36 +81,65 @@ func (r *run) writePartitions(ctx context.Context) error {
 	err = g.Wait()
 	// Merge even after a failure: what a failed attempt staged is known, so
 	// it can be removed.
+	st := &staged{}
 	for _, res := range results {
-		if res == nil {
-			continue
+		if res != nil {
+			st.add(res)
 		}
-		r.staged = append(r.staged, res.staged...)
-		if res.keys != nil {
-			r.stagedKeys = append(r.stagedKeys, *res.keys)
-		}
-		r.sum.BytesWritten += res.bytes
-		for c, cc := range res.categories {
-			r.sum.Categories[c] += cc.n
-			if cc.unknown {
-				r.sum.UnknownCategories[c] += cc.n
-			}
-		}
-		r.sum.RowsDuplicate += res.stats.Duplicate
-		r.sum.RowsArchived += res.stats.Archived
-		r.sum.RowsWritten += res.stats.Rows
-		r.sum.RowsLate += res.stats.Late
-		r.sum.Partitions = append(r.sum.Partitions, res.stats)
 	}
-	return err
+	return st, err
 }
 
-func (r *run) resetWriteCounts() {
-	r.sum.RowsDuplicate, r.sum.RowsArchived, r.sum.RowsWritten, r.sum.BytesWritten, r.sum.RowsLate = 0, 0, 0, 0, 0
-	r.sum.Partitions = []PartitionStats{}
-	clear(r.sum.Categories)
-	clear(r.sum.UnknownCategories)
-	r.staged, r.stagedKeys = nil, nil
+// staged is what one attempt of the write stage produced, merged in
+// partition order: the objects it staged, for the commit to name, and its
+// counts, for the summary.
+type staged struct {
+	files []archive.File
+	keys  []archive.KeyFile
+	parts []*partResult
+}
+
+func (st *staged) add(res *partResult) {
+	st.files = append(st.files, res.staged...)
+	if res.keys != nil {
+		st.keys = append(st.keys, *res.keys)
+	}
+	st.parts = append(st.parts, res)
+}
+
+// summarize sets the summary's write counts to this attempt's, replacing
+// those of an earlier attempt.
+func (st *staged) summarize(sum *Summary) {
+	sum.RowsDuplicate, sum.RowsArchived, sum.RowsWritten, sum.BytesWritten, sum.RowsLate = 0, 0, 0, 0, 0
+	sum.Partitions = []PartitionStats{}
+	clear(sum.Categories)
+	clear(sum.UnknownCategories)
+	for _, res := range st.parts {
+		sum.BytesWritten += res.bytes
+		for c, cc := range res.categories {
+			sum.Categories[c] += cc.n
+			if cc.unknown {
+				sum.UnknownCategories[c] += cc.n
+			}
+		}
+		sum.RowsDuplicate += res.stats.Duplicate
+		sum.RowsArchived += res.stats.Archived
+		sum.RowsWritten += res.stats.Rows
+		sum.RowsLate += res.stats.Late
+		sum.Partitions = append(sum.Partitions, res.stats)
+	}
+}
+
+// stagingKeys are the staging keys of every object staged.
+func (st *staged) stagingKeys() []string {
+	var ks []string
+	for _, f := range st.files {
+		ks = append(ks, f.Staging)
+	}
+	for _, k := range st.keys {
+		ks = append(ks, k.Staging)
+	}
+	return ks
 }
 
 // maxSetKeys bounds the event keys the dedup of all partitions being
@@ -442,24 +470,12 @@ func (r *run) stageKeys(ctx context.Context, part string, kw *keyWriter) (archiv
 	}, nil
 }
 
-// removeStaged deletes the objects this attempt staged, best effort: what
+// removeStaged deletes the objects an attempt staged, best effort: what
 // is left is debris that no reader lists and a later run collects.
-func (r *run) removeStaged(ctx context.Context) {
-	for _, k := range r.stagingKeys() {
+func (r *run) removeStaged(ctx context.Context, st *staged) {
+	for _, k := range st.stagingKeys() {
 		if err := r.o.Dest.Delete(ctx, k); err != nil && !errors.Is(err, sinks.ErrNotFound) {
 			r.log.Warn("remove staging file", "key", k, "err", err)
 		}
 	}
-	r.staged, r.stagedKeys = nil, nil
-}
-
-func (r *run) stagingKeys() []string {
-	var ks []string
-	for _, f := range r.staged {
-		ks = append(ks, f.Staging)
-	}
-	for _, k := range r.stagedKeys {
-		ks = append(ks, k.Staging)
-	}
-	return ks
 }
