@@ -172,36 +172,13 @@ func bucketOf(k eventKey, n int) int {
 }
 
 func (r *run) writePartition(ctx context.Context, part string, res *partResult, sc *arrow.Schema, meta [][2]string, catCol int, hasCat bool) error {
-	var pw *partWriter
-	var kw *keyWriter
+	pj := &partitionJob{part: part, res: res, catCol: catCol, hasCat: hasCat}
 	if !r.o.DryRun {
-		dir, err := os.MkdirTemp(r.work, "parquet-")
-		if err != nil {
-			return fmt.Errorf("work_dir: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		if kw, err = newKeyWriter(filepath.Join(dir, "keys")); err != nil {
-			return err
-		}
-		defer kw.close()
-		props, err := r.writerProps()
+		cleanup, err := r.openOutputs(ctx, pj, sc, meta)
 		if err != nil {
 			return err
 		}
-		pw, err = newPartWriter(r.partWriterConfig(), dir, sc, props, meta, func(lf localFile) error {
-			st, err := r.stage(ctx, part, lf)
-			if err != nil {
-				return err
-			}
-			res.staged = append(res.staged, st)
-			res.bytes += lf.bytes
-			res.stats.Files++
-			return os.Remove(lf.path)
-		})
-		if err != nil {
-			return err
-		}
-		defer pw.release()
+		defer cleanup()
 	}
 	buckets := bucketsFor(r.spills.parts[part].rows, r.o.Workers)
 	src, names, err := r.bucketSpills(part, buckets)
@@ -213,90 +190,158 @@ func (r *run) writePartition(ctx context.Context, part string, res *partResult, 
 	if err := archive.CheckKeys(ctx, r.o.Dest, part); err != nil {
 		return err
 	}
-	var dec []decodedField
 	for b, name := range names {
-		// Committed keys first: an event already in the archive is not
-		// written again, whichever export or run it came from. seen maps
-		// each key to whether it is committed (true) or was first met in
-		// this run (false).
-		seen := make(map[eventKey]bool, src.parts[name].rows)
-		if _, err := archive.LoadKeys(ctx, r.o.Dest, part, func(k archive.Key) {
-			if bucketOf(k, buckets) == b {
-				seen[k] = true
-			}
-		}); err != nil {
+		if err := r.writeBucket(ctx, pj, src, name, b, buckets); err != nil {
 			return err
 		}
-		var written []archive.Key
-		sr, err := src.reader(name)
+	}
+	return r.finishPartition(ctx, pj)
+}
+
+// partitionJob is the state of writing one partition: its result, and its
+// writers (nil in a dry run).
+type partitionJob struct {
+	part   string
+	res    *partResult
+	pw     *partWriter
+	kw     *keyWriter
+	catCol int
+	hasCat bool
+	dec    []decodedField // reused from row to row
+}
+
+// openOutputs starts the partition's Parquet and key file writers in a
+// work directory of their own; each finished Parquet file is staged. The
+// returned cleanup releases them and removes the directory.
+func (r *run) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.Schema, meta [][2]string) (cleanup func(), err error) {
+	dir, err := os.MkdirTemp(r.work, "parquet-")
+	if err != nil {
+		return nil, fmt.Errorf("work_dir: %w", err)
+	}
+	closers := []func(){func() { os.RemoveAll(dir) }}
+	cleanup = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	if pj.kw, err = newKeyWriter(filepath.Join(dir, "keys")); err != nil {
+		return nil, err
+	}
+	closers = append(closers, pj.kw.close)
+	props, err := r.writerProps()
+	if err != nil {
+		return nil, err
+	}
+	res := pj.res
+	pj.pw, err = newPartWriter(r.partWriterConfig(), dir, sc, props, meta, func(lf localFile) error {
+		st, err := r.stage(ctx, pj.part, lf)
 		if err != nil {
 			return err
 		}
-		for {
-			body, err := sr.next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				sr.close()
-				return fmt.Errorf("read spill of %s: %w", part, err)
-			}
-			key, micros, fields, err := decodeRow(body, r.cols.types, dec)
-			if err != nil {
-				sr.close()
-				return fmt.Errorf("read spill of %s: %w", part, err)
-			}
-			dec = fields
-			if committed, dup := seen[key]; dup {
-				if committed {
-					res.stats.Archived++
-				} else {
-					res.stats.Duplicate++
-				}
-				continue
-			}
-			seen[key] = false
-			if kw != nil {
-				written = append(written, key)
-			}
-			res.stats.Rows++
-			if micros < r.lookbackFrom {
-				res.stats.Late++
-			}
-			if hasCat {
-				r.countCategory(res, fields, catCol)
-			}
-			if pw != nil {
-				if err := pw.add(micros, fields); err != nil {
-					sr.close()
-					return err
-				}
-			}
+		res.staged = append(res.staged, st)
+		res.bytes += lf.bytes
+		res.stats.Files++
+		return os.Remove(lf.path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, pj.pw.release)
+	return cleanup, nil
+}
+
+// writeBucket writes the rows of one key bucket of a partition's spill:
+// committed keys first, so that an event already in the archive is not
+// written again, whichever export or run it came from; then each row whose
+// key neither the archive nor this run has met.
+func (r *run) writeBucket(ctx context.Context, pj *partitionJob, src *spills, name string, b, buckets int) error {
+	// seen maps each key to whether it is committed (true) or was first
+	// met in this run (false).
+	seen := make(map[eventKey]bool, src.parts[name].rows)
+	if _, err := archive.LoadKeys(ctx, r.o.Dest, pj.part, func(k archive.Key) {
+		if bucketOf(k, buckets) == b {
+			seen[k] = true
 		}
-		sr.close()
-		// Buckets split the key space by prefix, so sorting each bucket
-		// and writing them in order yields a sorted key file.
-		if kw != nil {
-			sortKeys(written)
-			if err := kw.write(written); err != nil {
+	}); err != nil {
+		return err
+	}
+	sr, err := src.reader(name)
+	if err != nil {
+		return err
+	}
+	defer sr.close()
+	res := pj.res
+	var written []archive.Key
+	for {
+		body, err := sr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read spill of %s: %w", pj.part, err)
+		}
+		key, micros, fields, err := decodeRow(body, r.cols.types, pj.dec)
+		if err != nil {
+			return fmt.Errorf("read spill of %s: %w", pj.part, err)
+		}
+		pj.dec = fields
+		if committed, dup := seen[key]; dup {
+			if committed {
+				res.stats.Archived++
+			} else {
+				res.stats.Duplicate++
+			}
+			continue
+		}
+		seen[key] = false
+		res.stats.Rows++
+		if micros < r.lookbackFrom {
+			res.stats.Late++
+		}
+		if pj.hasCat {
+			r.countCategory(res, fields, pj.catCol)
+		}
+		if pj.pw != nil {
+			written = append(written, key)
+			if err := pj.pw.add(micros, fields); err != nil {
 				return err
 			}
 		}
 	}
-	if pw != nil {
-		if err := pw.finish(); err != nil {
+	// Buckets split the key space by prefix, so sorting each bucket and
+	// writing them in order yields a sorted key file.
+	if pj.kw != nil {
+		sortKeys(written)
+		if err := pj.kw.write(written); err != nil {
 			return err
 		}
-		if kw.count > 0 {
-			kf, err := r.stageKeys(ctx, part, kw)
-			if err != nil {
-				return err
-			}
-			res.keys = &kf
+	}
+	return nil
+}
+
+// finishPartition closes the partition's last Parquet file and stages its
+// key file.
+func (r *run) finishPartition(ctx context.Context, pj *partitionJob) error {
+	if pj.pw == nil {
+		return nil
+	}
+	if err := pj.pw.finish(); err != nil {
+		return err
+	}
+	if pj.kw.count > 0 {
+		kf, err := r.stageKeys(ctx, pj.part, pj.kw)
+		if err != nil {
+			return err
 		}
-		if res.stats.Files > 0 {
-			r.phase(PhaseStage)
-		}
+		pj.res.keys = &kf
+	}
+	if pj.res.stats.Files > 0 {
+		r.phase(PhaseStage)
 	}
 	return nil
 }
