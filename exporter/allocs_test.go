@@ -12,6 +12,7 @@ import (
 
 	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/exports"
 	"github.com/auditexport/auditexport/schema"
 	"github.com/auditexport/auditexport/sinks"
 )
@@ -290,7 +291,7 @@ func TestReadInputAllocsPerRow(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer land.Close()
-		r := newUnitRun(Options{Catalog: cat, RunID: "allocs", Source: source.NewExports(land)})
+		r := newUnitRun(Options{Catalog: cat, RunID: "allocs", Source: exports.New(land)})
 		r.spills = newSpills(t.TempDir())
 		r.rej = newRejects(filepath.Join(t.TempDir(), "rejects.jsonl"))
 		ins, err := r.o.Source.List(ctx, r.o.Window)

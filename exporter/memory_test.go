@@ -13,7 +13,7 @@ import (
 
 	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/exporter/generate"
-	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/exports"
 	"github.com/auditexport/auditexport/sinks"
 )
 
@@ -139,7 +139,7 @@ func exportLocal(t *testing.T, landing string, mutate func(*Options)) localExpor
 	t.Cleanup(func() { dest.Close() })
 	pinRuntime(t)
 	o := Options{
-		Source: source.NewExports(land), Dest: dest, Catalog: testCatalog(t),
+		Source: exports.New(land), Dest: dest, Catalog: testCatalog(t),
 		RunID: "memtest", ToolVersion: "test", WorkDir: t.TempDir(),
 		Rejects: RejectOptions{MaxRows: 0, MaxFraction: 1},
 	}

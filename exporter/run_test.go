@@ -22,6 +22,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/exports"
 	"github.com/auditexport/auditexport/schema"
 	"github.com/auditexport/auditexport/sinks"
 )
@@ -76,7 +77,7 @@ func exportDir(t *testing.T, dir string, dest *sinks.Bucket, mutate func(*Option
 		t.Cleanup(func() { dest.Close() })
 	}
 	o := Options{
-		Source:      source.NewExports(land),
+		Source:      exports.New(land),
 		Dest:        dest,
 		Catalog:     testCatalog(t),
 		RunID:       "testrun",

@@ -59,7 +59,7 @@ func (kind) Open(ctx context.Context, cfg any, d source.Deps) (source.Source, er
 		b.Close()
 		return nil, fmt.Errorf("%s: %w", d.SettingName("url"), err)
 	}
-	return source.NewExports(b), nil
+	return New(b), nil
 }
 
 // Probe steps.
@@ -97,7 +97,7 @@ func (kind) Probe(ctx context.Context, cfg any, d source.Deps) source.ProbeRepor
 	}
 	r.OK(stepConnect, "listed "+b.String())
 
-	ex := source.NewExports(b)
+	ex := New(b)
 	ins, err := ex.List(ctx, source.Window{})
 	if err != nil {
 		r.Fail(stepList, err, "")
@@ -132,7 +132,7 @@ func (kind) Probe(ctx context.Context, cfg any, d source.Deps) source.ProbeRepor
 }
 
 // header opens one export and returns its header.
-func header(ctx context.Context, ex *source.Exports, in source.Input) ([]string, error) {
+func header(ctx context.Context, ex *Source, in source.Input) ([]string, error) {
 	rd, err := ex.Open(ctx, in, source.Window{})
 	if err != nil {
 		return nil, err

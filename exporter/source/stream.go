@@ -2,14 +2,10 @@ package source
 
 import (
 	"bufio"
-	"context"
-	"fmt"
 	"io"
 	"strings"
 
 	gzip "github.com/klauspost/pgzip"
-
-	"github.com/auditexport/auditexport/sinks"
 )
 
 // Format is the encoding of one export object.
@@ -36,78 +32,11 @@ func FormatOf(key string) (Format, bool) {
 	return "", false
 }
 
-// Exports reads Sigma's scheduled exports from a landing prefix: every
-// object whose name ends in .csv, .jsonl or .ndjson, optionally followed by
-// .gz. Gzip is detected by its magic bytes, so a compressed file without .gz
-// (or the reverse) still reads correctly.
-type Exports struct {
-	bucket *sinks.Bucket
-	// Skipped lists objects under the prefix that are not exports.
-	Skipped []string
-}
-
-var _ Source = (*Exports)(nil)
-
-// NewExports reads exports from b; the caller keeps ownership of b unless it
-// calls Close.
-func NewExports(b *sinks.Bucket) *Exports { return &Exports{bucket: b} }
-
-// Describe implements Source.
-func (e *Exports) Describe() string { return "sigma exports in " + e.bucket.String() }
-
-// List implements Source: every export object under the prefix, in key order
-// (Sigma's date-prefixed names sort by run time). The window does not narrow
-// the list: each export holds up to 30 days of events.
-func (e *Exports) List(ctx context.Context, _ Window) ([]Input, error) {
-	var ins []Input
-	e.Skipped = nil
-	err := e.bucket.List(ctx, "", func(o sinks.Object) error {
-		if _, ok := FormatOf(o.Key); !ok {
-			e.Skipped = append(e.Skipped, o.Key)
-			return nil
-		}
-		ins = append(ins, Input{Key: o.Key, ETag: o.ETag, Size: o.Size, ModTime: o.ModTime})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list sigma exports: %w", err)
-	}
-	for i := range ins {
-		if ins[i].ETag != "" {
-			continue
-		}
-		a, err := e.bucket.Attributes(ctx, ins[i].Key)
-		if err != nil {
-			return nil, fmt.Errorf("list sigma exports: %w", err)
-		}
-		ins[i].ETag, ins[i].Size, ins[i].ModTime = a.ETag, a.Size, a.ModTime
-	}
-	return ins, nil
-}
-
-// Open implements Source.
-func (e *Exports) Open(ctx context.Context, in Input, _ Window) (Reader, error) {
-	format, ok := FormatOf(in.Key)
-	if !ok {
-		return nil, fmt.Errorf("open %s: not a sigma export (want .csv, .csv.gz, .jsonl or .jsonl.gz)", in.Key)
-	}
-	rc, err := e.bucket.NewReader(ctx, in.Key)
-	if err != nil {
-		return nil, err
-	}
-	rd, _, err := openAs(rc, in.Key, format)
-	return rd, err
-}
-
 // OpenStream reads one export from rc: gzip is detected from the content,
 // the format from name's suffix or, failing that, from the first byte ('{'
 // means JSON Lines).
 func OpenStream(rc io.ReadCloser, name string) (Reader, Format, error) {
 	format, _ := FormatOf(name)
-	return openAs(rc, name, format)
-}
-
-func openAs(rc io.ReadCloser, name string, format Format) (Reader, Format, error) {
 	body, err := decompress(rc, name)
 	if err != nil {
 		rc.Close()
@@ -132,9 +61,6 @@ func openAs(rc io.ReadCloser, name string, format Format) (Reader, Format, error
 	}
 	return rd, format, nil
 }
-
-// Close implements Source.
-func (e *Exports) Close() error { return e.bucket.Close() }
 
 type readCloser struct {
 	*bufio.Reader
