@@ -302,8 +302,8 @@ func TestReadInputAllocsPerRow(t *testing.T) {
 		if cerr := r.spills.closeAll(); err == nil {
 			err = cerr
 		}
-		if err != nil || r.sum.RowsRead != int64(n) || r.spills.parts["event_date=2026-11-24"].rows != int64(n) {
-			t.Fatalf("readInput over %d rows: %v, read %d", n, err, r.sum.RowsRead)
+		if err != nil || r.read.rows != int64(n) || r.spills.parts["event_date=2026-11-24"].rows != int64(n) {
+			t.Fatalf("readInput over %d rows: %v, read %d", n, err, r.read.rows)
 		}
 	}
 	got := allocsPerRow(small, large, work)

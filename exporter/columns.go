@@ -67,8 +67,8 @@ func (r *run) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 	p := &headerPlan{header: h, timeF: -1, idF: -1, catF: -1}
 	for i, rc := range res.Columns {
 		idx := r.cols.add(rc.Column)
-		if rc.By == schema.ByDerived && !slices.Contains(r.sum.DerivedColumns, rc.Column.ID) {
-			r.sum.DerivedColumns = append(r.sum.DerivedColumns, rc.Column.ID)
+		if rc.By == schema.ByDerived && !slices.Contains(r.read.derived, rc.Column.ID) {
+			r.read.derived = append(r.read.derived, rc.Column.ID)
 		}
 		p.col = append(p.col, idx)
 		if !rc.Column.Type.Valid() {

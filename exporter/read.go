@@ -115,11 +115,11 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 		}
 		t := time.UnixMicro(tv.Int)
 		if !r.rowWindow.Contains(t) {
-			r.sum.RowsOutOfWindow++
+			r.read.outOfWindow++
 			continue
 		}
 		if tv.Int < r.lookbackFrom {
-			r.sum.RowsBeforeLookback++
+			r.read.beforeLookback++
 		}
 		cat = ""
 		if p.catF >= 0 && !vals[p.catF].Null {
@@ -132,8 +132,8 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 			}
 			continue
 		}
-		if t.After(r.sum.Progress.MaxEventTime) {
-			r.sum.Progress.MaxEventTime = t.UTC()
+		if t.After(r.read.maxEventTime) {
+			r.read.maxEventTime = t.UTC()
 		}
 		part := r.parts.path(tv.Int, cat)
 		key := r.keys.key(p, vals)
@@ -142,12 +142,31 @@ func (r *run) readInput(ctx context.Context, in source.Input) error {
 			return err
 		}
 	}
-	r.sum.RowsRead += prog.Rows
-	r.sum.RowsRejected += prog.Rejected
+	r.read.rows += prog.Rows
+	r.read.rejected += prog.Rejected
 	r.report(in, prog.Rows, true)
-	r.sum.Progress.Inputs = append(r.sum.Progress.Inputs, prog)
+	r.read.inputs = append(r.read.inputs, prog)
 	r.log.Info("read input", "input", in.Key, "rows", prog.Rows, "rejected", prog.Rejected)
 	return nil
+}
+
+// readStats is what the read stage counted, over every input it read.
+type readStats struct {
+	rows, rejected int64
+	outOfWindow    int64
+	beforeLookback int64
+	maxEventTime   time.Time
+	inputs         []InputProgress
+	derived        []string // derived column IDs, in the order first met
+}
+
+// summarize sets the summary's read counts and source progress.
+func (rs *readStats) summarize(sum *Summary) {
+	sum.RowsRead, sum.RowsRejected = rs.rows, rs.rejected
+	sum.RowsOutOfWindow, sum.RowsBeforeLookback = rs.outOfWindow, rs.beforeLookback
+	sum.Progress.MaxEventTime = rs.maxEventTime
+	sum.Progress.Inputs = append([]InputProgress{}, rs.inputs...)
+	sum.DerivedColumns = append([]string(nil), rs.derived...)
 }
 
 // report tells Options.Progress how far the run has read. rows counts the
@@ -156,13 +175,13 @@ func (r *run) report(in source.Input, rows int64, done bool) {
 	if r.o.Progress == nil {
 		return
 	}
-	total := r.sum.RowsRead
+	total := r.read.rows
 	if !done {
 		total += rows
 	}
 	r.o.Progress(ProgressEvent{
 		Input: in.Key, Size: in.Size,
-		Index: len(r.sum.Progress.Inputs) + 1, Total: len(r.listed) - r.sum.InputsSkipped,
+		Index: len(r.read.inputs) + 1, Total: len(r.listed) - r.sum.InputsSkipped,
 		Rows: rows, RowsRead: total, Done: done,
 	})
 }

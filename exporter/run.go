@@ -34,6 +34,7 @@ type run struct {
 	state     *archive.State
 	listed    []source.Input
 	attempt   int
+	read      readStats // what the read stage counted
 	phased    map[string]bool
 	phaseMu   sync.Mutex
 	batches   batchPool    // column batches reused by the partition writers
@@ -141,6 +142,7 @@ func (r *run) do(ctx context.Context) error {
 		}
 		return nil
 	}()
+	r.read.summarize(r.sum)
 	hasRejects, err := r.rej.close()
 	if readErr != nil {
 		return readErr
