@@ -1,0 +1,126 @@
+package exporter
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/auditexport/auditexport/exporter/archive"
+	"github.com/auditexport/auditexport/schema"
+)
+
+// A partition writer works from its configuration alone, without a run:
+// it rolls files at the target size, names them as the archive does, and
+// reports each file's rows and time range.
+func TestPartWriterAlone(t *testing.T) {
+	cols := []schema.Column{
+		{ID: "TIMESTAMP", Friendly: "Timestamp", Type: schema.Timestamp, FieldID: 1},
+		{ID: "EVENT_ID", Friendly: "Event Id", Type: schema.String, FieldID: 2},
+		{ID: "ROWS_RETURNED", Friendly: "Rows Returned", Type: schema.Int, FieldID: 3},
+	}
+	cfg := partWriterConfig{
+		runID: "20261126T060000Z-000000000001", types: []schema.Type{schema.Timestamp, schema.String, schema.Int},
+		rowGroupRows: 500, targetFileBytes: 4 << 10,
+		log: slog.New(slog.DiscardHandler), plain: &plainColumns{}, batches: &batchPool{},
+	}
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true), parquet.WithMaxRowGroupLength(500))
+	var files []localFile
+	pw, err := newPartWriter(cfg, t.TempDir(), OutputSchema(cols, true), props, [][2]string{{MetaRunID, cfg.runID}}, func(lf localFile) error {
+		files = append(files, lf)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.release()
+	start := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	const n = 5000
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Second).UnixMicro()
+		id := []byte("event-" + time.Duration(i).String() + "-with-some-padding-to-grow-the-file")
+		fields := []decodedField{{col: 0, v: schema.Value{Int: at}}, {col: 1, bytes: id}, {col: 2, v: schema.Value{Int: int64(i)}}}
+		if err := pw.add(at, fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pw.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("%d files, want the 4 KiB target to roll several", len(files))
+	}
+	var rows int64
+	for i, f := range files {
+		if f.name != archive.DataFileName(i, cfg.runID) {
+			t.Errorf("file %d named %q, want %q", i, f.name, archive.DataFileName(i, cfg.runID))
+		}
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf, err := pq.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		if pf.NumRows() != f.rows || int64(len(data)) != f.bytes {
+			t.Errorf("%s: %d rows, %d bytes on disk; reported %d, %d", f.name, pf.NumRows(), len(data), f.rows, f.bytes)
+		}
+		if got := pf.Schema().Fields()[1].Name(); got != "event_id" {
+			t.Errorf("%s: second column %q, want event_id (lower case)", f.name, got)
+		}
+		if f.minTime.Before(start) || f.maxTime.Before(f.minTime) {
+			t.Errorf("%s: time range %s..%s", f.name, f.minTime, f.maxTime)
+		}
+		rows += f.rows
+	}
+	if rows != n || !files[len(files)-1].maxTime.Equal(start.Add((n-1)*time.Second)) {
+		t.Errorf("%d rows in all, last event %s; want %d, %s", rows, files[len(files)-1].maxTime, n, start.Add((n-1)*time.Second))
+	}
+}
+
+// The summary holds the counts of the last write attempt only, whatever an
+// earlier attempt counted.
+func TestStagedSummarizeReplaces(t *testing.T) {
+	sum := &Summary{RowsWritten: 99, RowsDuplicate: 7, Categories: map[string]int64{"OLD": 3}, UnknownCategories: map[string]int64{"OLD": 3}}
+	st := &staged{}
+	st.add(&partResult{stats: PartitionStats{Partition: "event_date=2026-11-24", Rows: 2, Duplicate: 1, Late: 1}, bytes: 10,
+		staged:     []archive.File{{Key: "a", Staging: "s/a"}},
+		keys:       &archive.KeyFile{Key: "k", Staging: "s/k"},
+		categories: map[string]*categoryCount{"LOGIN": {n: 2}}})
+	st.add(&partResult{stats: PartitionStats{Partition: "event_date=2026-11-25", Rows: 3, Archived: 4}, bytes: 5,
+		categories: map[string]*categoryCount{"NEW": {n: 3, unknown: true}}})
+	st.summarize(sum)
+	if sum.RowsWritten != 5 || sum.RowsDuplicate != 1 || sum.RowsArchived != 4 || sum.RowsLate != 1 || sum.BytesWritten != 15 || len(sum.Partitions) != 2 {
+		t.Errorf("summary %+v", sum)
+	}
+	if sum.Categories["OLD"] != 0 || sum.Categories["LOGIN"] != 2 || sum.UnknownCategories["NEW"] != 3 || sum.UnknownCategories["OLD"] != 0 {
+		t.Errorf("categories %v, unknown %v", sum.Categories, sum.UnknownCategories)
+	}
+	if ks := st.stagingKeys(); len(ks) != 2 || ks[0] != "s/a" || ks[1] != "s/k" {
+		t.Errorf("staging keys %v", ks)
+	}
+}
+
+// The read stage's counts reach the summary and the progress a commit
+// records.
+func TestReadStatsSummarize(t *testing.T) {
+	at := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	rs := readStats{rows: 10, rejected: 2, outOfWindow: 3, beforeLookback: 4, maxEventTime: at,
+		inputs: []InputProgress{{Key: "a.csv", Rows: 10}}, derived: []string{"SHOE_SIZE"}}
+	sum := &Summary{}
+	rs.summarize(sum)
+	if sum.RowsRead != 10 || sum.RowsRejected != 2 || sum.RowsOutOfWindow != 3 || sum.RowsBeforeLookback != 4 ||
+		!sum.Progress.MaxEventTime.Equal(at) || len(sum.Progress.Inputs) != 1 || len(sum.DerivedColumns) != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+	rs.inputs[0].Rows = 99
+	if sum.Progress.Inputs[0].Rows != 10 {
+		t.Error("the summary shares the stage's slice")
+	}
+}
