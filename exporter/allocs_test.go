@@ -59,12 +59,8 @@ func unitRun(t *testing.T) *run {
 
 func newUnitRun(o Options) *run {
 	o.defaults()
-	r := &run{
-		o: o, log: slog.New(slog.DiscardHandler), cols: newColumnSet(o.Catalog),
-		plans: map[*source.Header]*headerPlan{}, sum: &Summary{}, warned: map[string]bool{}, keys: newKeyer(),
-		parts: newPartitioner(o.PartitionZone, o.ByCategory),
-	}
-	r.setLimits()
+	r := &run{o: o, log: slog.New(slog.DiscardHandler), sum: &Summary{}, warned: map[string]bool{}}
+	r.reader = newReader(&r.o, r.log, os.TempDir(), r.warnOnce)
 	return r
 }
 

@@ -53,7 +53,7 @@ type headerPlan struct {
 
 // plan resolves a header against the catalog and records the columns it
 // adds to the run.
-func (r *run) plan(in source.Input, h *source.Header) (*headerPlan, error) {
+func (r *reader) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 	if p, ok := r.plans[h]; ok {
 		return p, nil
 	}
@@ -62,7 +62,7 @@ func (r *run) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 		return nil, fmt.Errorf("resolve the header of %s: %w", in.Key, err)
 	}
 	for _, w := range res.Warnings {
-		r.warnOnce(in.Key + ": " + w)
+		r.warn(in.Key + ": " + w)
 	}
 	p := &headerPlan{header: h, timeF: -1, idF: -1, catF: -1}
 	for i, rc := range res.Columns {

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,11 +16,62 @@ import (
 	"github.com/auditexport/auditexport/schema"
 )
 
+// reader is the read stage: it streams a source's inputs into one spill per
+// partition, resolving each header to output columns, coercing each value,
+// checking each event time, keying and partitioning each row. A row that
+// cannot be read goes to the rejects file. What it produces is the columns
+// met (cols) and the spills, which the write stage reads, and its counts
+// (read).
+type reader struct {
+	o      *Options // the run's: an incremental run narrows its window first
+	log    *slog.Logger
+	warn   func(string) // reports a warning once
+	cols   *columnSet
+	plans  map[*source.Header]*headerPlan
+	spills *spills
+	rej    *rejects
+	keys   *keyer
+	parts  *partitioner
+	rowBuf []byte
+	read   readStats
+	inputs int // how many inputs the run reads, for progress events
+
+	// rowWindow keeps rows: the window the run was given. An incremental
+	// run asks its source only for the rows since the lookback (o.Window,
+	// narrowed), but keeps every row the source returns within rowWindow.
+	rowWindow source.Window
+	// lookbackFrom is the narrowed window's start in microseconds: a row
+	// older than it is counted as late (math.MinInt64 when the window was
+	// not narrowed).
+	lookbackFrom int64
+	// futureMicros is the latest event time accepted: the run's clock plus
+	// Options.MaxFutureSkew.
+	futureMicros int64
+}
+
+// newReader starts a read stage that spills into work, with o's catalog,
+// zones and window as they are now.
+func newReader(o *Options, log *slog.Logger, work string, warn func(string)) *reader {
+	return &reader{
+		o: o, log: log, warn: warn,
+		cols:   newColumnSet(o.Catalog),
+		plans:  map[*source.Header]*headerPlan{},
+		spills: newSpills(work),
+		rej:    newRejects(filepath.Join(work, "rejects.jsonl")),
+		keys:   newKeyer(),
+		parts:  newPartitioner(o.PartitionZone, o.ByCategory),
+
+		rowWindow:    o.Window,
+		lookbackFrom: math.MinInt64,
+		futureMicros: o.Now().Add(o.MaxFutureSkew).UnixMicro(),
+	}
+}
+
 // readInput streams one source input into the partition spills: decode,
 // resolve, coerce, filter by window, key, encode. A row that cannot be
 // decoded or coerced goes to the rejects file; any other error stops the
 // run before anything is written to the destination.
-func (r *run) readInput(ctx context.Context, in source.Input) error {
+func (r *reader) readInput(ctx context.Context, in source.Input) error {
 	rd, err := r.o.Source.Open(ctx, in, r.o.Window)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", in.Key, err)
@@ -171,7 +225,7 @@ func (rs *readStats) summarize(sum *Summary) {
 
 // report tells Options.Progress how far the run has read. rows counts the
 // rows of in read so far; RowsRead already includes them once in is done.
-func (r *run) report(in source.Input, rows int64, done bool) {
+func (r *reader) report(in source.Input, rows int64, done bool) {
 	if r.o.Progress == nil {
 		return
 	}
@@ -181,19 +235,19 @@ func (r *run) report(in source.Input, rows int64, done bool) {
 	}
 	r.o.Progress(ProgressEvent{
 		Input: in.Key, Size: in.Size,
-		Index: len(r.read.inputs) + 1, Total: len(r.listed) - r.sum.InputsSkipped,
+		Index: len(r.read.inputs) + 1, Total: r.inputs,
 		Rows: rows, RowsRead: total, Done: done,
 	})
 }
 
 // futureReason explains the rejection of an event time past the run's clock
 // plus the allowed skew.
-func (r *run) futureReason(micros int64) string {
+func (r *reader) futureReason(micros int64) string {
 	return fmt.Sprintf("event time %s is in the future: later than the run's clock plus the allowed clock skew of %s (%s)",
 		time.UnixMicro(micros).UTC().Format(time.RFC3339Nano), r.o.MaxFutureSkew, time.UnixMicro(r.futureMicros).UTC().Format(time.RFC3339))
 }
 
-func (r *run) reject(rej Reject) error {
+func (r *reader) reject(rej Reject) error {
 	if len(r.rej.samples) < maxRejectSamples {
 		r.log.Warn("rejected row", "input", rej.Source, "line", rej.Line, "column", rej.Column, "reason", rej.Reason)
 	}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,38 +17,20 @@ import (
 
 // run is the state of one export run.
 type run struct {
+	*reader // the read stage; its columns and spills are what the write stage reads
+
 	o         Options
 	log       *slog.Logger
 	work      string
-	cols      *columnSet
-	plans     map[*source.Header]*headerPlan
-	spills    *spills
-	rej       *rejects
-	keys      *keyer
-	parts     *partitioner
-	rowBuf    []byte
 	sum       *Summary
 	warned    map[string]bool
 	state     *archive.State
 	listed    []source.Input
 	attempt   int
-	read      readStats // what the read stage counted
 	phased    map[string]bool
 	phaseMu   sync.Mutex
 	batches   batchPool    // column batches reused by the partition writers
 	plainCols plainColumns // columns written without a dictionary from now on
-
-	// rowWindow keeps rows: the window the run was given. An incremental
-	// run asks its source only for the rows since the lookback (o.Window,
-	// narrowed), but keeps every row the source returns within rowWindow.
-	rowWindow source.Window
-	// lookbackFrom is the narrowed window's start in microseconds: a row
-	// written that is older than it is counted as late (math.MinInt64 when
-	// the window was not narrowed).
-	lookbackFrom int64
-	// futureMicros is the latest event time accepted: the run's clock plus
-	// Options.MaxFutureSkew.
-	futureMicros int64
 }
 
 // Run performs one export: bring the archive to a consistent state (finish
@@ -86,29 +66,15 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o:      o,
 		log:    o.Logger.With("run_id", o.RunID),
 		work:   work,
-		cols:   newColumnSet(o.Catalog),
-		plans:  map[*source.Header]*headerPlan{},
-		spills: newSpills(work),
-		rej:    newRejects(filepath.Join(work, "rejects.jsonl")),
-		keys:   newKeyer(),
-		parts:  newPartitioner(o.PartitionZone, o.ByCategory),
 		sum:    sum,
 		warned: map[string]bool{},
 		phased: map[string]bool{},
 	}
-	r.setLimits()
+	r.reader = newReader(&r.o, r.log, work, r.warnOnce)
 	err = r.do(ctx)
 	sum.RejectSamples = r.rej.samples
 	sum.Finished = o.Now().UTC()
 	return sum, err
-}
-
-// setLimits sets the bounds of the event times the run keeps from its
-// options, before narrowWindow narrows the window.
-func (r *run) setLimits() {
-	r.rowWindow = r.o.Window
-	r.lookbackFrom = math.MinInt64
-	r.futureMicros = r.o.Now().Add(r.o.MaxFutureSkew).UnixMicro()
 }
 
 // phase reports reaching a phase point, once per run.
@@ -132,6 +98,7 @@ func (r *run) do(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("plan", "source", r.sum.Source, "inputs", len(inputs), "skipped", r.sum.InputsSkipped, "window", r.sum.Window)
+	r.reader.inputs = len(inputs)
 	readErr := func() error {
 		defer r.spills.closeAll()
 		for _, in := range inputs {

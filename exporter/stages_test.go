@@ -2,8 +2,10 @@ package exporter
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,7 +14,10 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/auditexport/auditexport/exporter/archive"
+	"github.com/auditexport/auditexport/exporter/source"
+	"github.com/auditexport/auditexport/exporter/source/exports"
 	"github.com/auditexport/auditexport/schema"
+	"github.com/auditexport/auditexport/sinks"
 )
 
 // A partition writer works from its configuration alone, without a run:
@@ -122,5 +127,57 @@ func TestReadStatsSummarize(t *testing.T) {
 	rs.inputs[0].Rows = 99
 	if sum.Progress.Inputs[0].Rows != 10 {
 		t.Error("the summary shares the stage's slice")
+	}
+}
+
+// The read stage alone, without a run: rows land in one spill per partition,
+// a bad value and a future time go to the rejects file, a row outside the
+// window is only counted, and the warnings go through its warn function.
+func TestReaderAlone(t *testing.T) {
+	dir := t.TempDir()
+	csv := hdr +
+		"2026-11-24 10:00:00,e1,ACCESS_SIGMA,Login\n" +
+		"2026-11-24 11:00:00,e2,ACCESS_SIGMA,Login\n" +
+		"2026-11-25 01:00:00,e3,QUERY,Run\n" +
+		"2026-11-20 01:00:00,old,QUERY,Run\n" + // before the window
+		"2030-01-01 00:00:00,future,QUERY,Run\n" +
+		"not a time,bad,QUERY,Run\n"
+	if err := os.WriteFile(filepath.Join(dir, "a.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	land, err := sinks.Open(context.Background(), dir, sinks.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer land.Close()
+	o := Options{Catalog: testCatalog(t), RunID: "r", Source: exports.New(land),
+		Window: source.Window{From: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)},
+		Now:    func() time.Time { return time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC) }}
+	o.defaults()
+	var warnings []string
+	rd := newReader(&o, slog.New(slog.DiscardHandler), t.TempDir(), func(w string) { warnings = append(warnings, w) })
+	ins, err := o.Source.List(context.Background(), o.Window)
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("list: %v, %v", ins, err)
+	}
+	rd.inputs = len(ins)
+	if err := rd.readInput(context.Background(), ins[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := rd.spills.closeAll(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rd.spills.partitions(); len(got) != 2 || rd.spills.parts["event_date=2026-11-24"].rows != 2 || rd.spills.parts["event_date=2026-11-25"].rows != 1 {
+		t.Errorf("spills %v", got)
+	}
+	if rd.read.rows != 6 || rd.read.rejected != 2 || rd.read.outOfWindow != 1 || len(rd.read.inputs) != 1 ||
+		!rd.read.maxEventTime.Equal(time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)) {
+		t.Errorf("stats %+v", rd.read)
+	}
+	if n, _ := rd.rej.close(); !n {
+		t.Error("no rejects file")
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %q, want none for a catalog header", warnings)
 	}
 }
