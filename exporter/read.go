@@ -33,6 +33,8 @@ type reader struct {
 	keys   *keyer
 	parts  *partitioner
 	rowBuf []byte
+	vals   []schema.Value // one slot per field of the current record
+	fields []field        // the current record's non-null fields
 	read   readStats
 	inputs int // how many inputs the run reads, for progress events
 
@@ -81,9 +83,6 @@ func (r *reader) readInput(ctx context.Context, in source.Input) error {
 	defer rd.Close()
 	prog := InputProgress{Key: in.Key, ETag: in.ETag, Size: in.Size}
 	r.report(in, 0, false)
-	var vals []schema.Value
-	var fields []field
-	var cat string
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -114,86 +113,12 @@ func (r *reader) readInput(ctx context.Context, in source.Input) error {
 		if err != nil {
 			return err
 		}
-		// vals keeps a slot per field from row to row. Most cells of an
-		// export are empty: an empty cell only marks its slot null (the
-		// rest of the slot is stale, and nothing reads a null slot's
-		// value), which spares copying a whole Value. Text needs no
-		// coercion either; the other types go through schema.Coerce.
-		if len(vals) != len(rec.Fields) {
-			vals = make([]schema.Value, len(rec.Fields))
-		}
-		fields = fields[:0]
-		bad := false
-		for i, raw := range rec.Fields {
-			if raw == "" {
-				vals[i].Null = true
-				continue
-			}
-			var v schema.Value
-			var err error
-			if p.text[i] {
-				v.Str = raw
-			} else {
-				v, err = schema.Coerce(p.typ[i], raw, r.o.SourceZone)
-			}
-			if err != nil {
-				prog.Rejected++
-				if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[i], Reason: err.Error(), Row: rowMap(rec)}); err != nil {
-					return err
-				}
-				bad = true
-				break
-			}
-			vals[i] = v
-			if !v.Null {
-				fields = append(fields, field{col: p.col[i], v: v})
-			}
-		}
-		if bad {
-			continue
-		}
-		tv := vals[p.timeF]
-		if tv.Null {
-			prog.Rejected++
-			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.timeF], Reason: "no event time: the column is empty", Row: rowMap(rec)}); err != nil {
-				return err
-			}
-			continue
-		}
-		if tv.Int > r.futureMicros {
-			prog.Rejected++
-			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.timeF], Reason: r.futureReason(tv.Int), Row: rowMap(rec)}); err != nil {
-				return err
-			}
-			continue
-		}
-		t := time.UnixMicro(tv.Int)
-		if !r.rowWindow.Contains(t) {
-			r.read.outOfWindow++
-			continue
-		}
-		if tv.Int < r.lookbackFrom {
-			r.read.beforeLookback++
-		}
-		cat = ""
-		if p.catF >= 0 && !vals[p.catF].Null {
-			cat = vals[p.catF].Str
-		}
-		if r.o.ByCategory && archive.CategoryTooLong(cat) {
-			prog.Rejected++
-			if err := r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[p.catF], Reason: fmt.Sprintf("the event category is too long to name a partition: %d bytes, at most %d once escaped", len(cat), archive.MaxCategoryBytes), Row: rowMap(rec)}); err != nil {
-				return err
-			}
-			continue
-		}
-		if t.After(r.read.maxEventTime) {
-			r.read.maxEventTime = t.UTC()
-		}
-		part := r.parts.path(tv.Int, cat)
-		key := r.keys.key(p, vals)
-		r.rowBuf = encodeRow(r.rowBuf[:0], key, tv.Int, fields, r.cols.types)
-		if err := r.spills.add(part, r.rowBuf); err != nil {
+		rejected, err := r.readRecord(in, rec, p)
+		if err != nil {
 			return err
+		}
+		if rejected {
+			prog.Rejected++
 		}
 	}
 	r.read.rows += prog.Rows
@@ -202,6 +127,70 @@ func (r *reader) readInput(ctx context.Context, in source.Input) error {
 	r.read.inputs = append(r.read.inputs, prog)
 	r.log.Info("read input", "input", in.Key, "rows", prog.Rows, "rejected", prog.Rejected)
 	return nil
+}
+
+// readRecord coerces one record by its header's plan, checks its event
+// time and category, and spills it into its partition, or rejects it
+// (rejected true) with the column and the reason.
+func (r *reader) readRecord(in source.Input, rec source.Record, p *headerPlan) (rejected bool, err error) {
+	reject := func(f int, reason string) (bool, error) {
+		return true, r.reject(Reject{Source: in.Key, Line: rec.Line, Column: rec.Header.Names[f], Reason: reason, Row: rowMap(rec)})
+	}
+	// vals keeps a slot per field from row to row. Most cells of an export
+	// are empty: an empty cell only marks its slot null (the rest of the
+	// slot is stale, and nothing reads a null slot's value), which spares
+	// copying a whole Value. Text needs no coercion either; the other
+	// types go through schema.Coerce.
+	if len(r.vals) != len(rec.Fields) {
+		r.vals = make([]schema.Value, len(rec.Fields))
+	}
+	vals := r.vals
+	r.fields = r.fields[:0]
+	for i, raw := range rec.Fields {
+		if raw == "" {
+			vals[i].Null = true
+			continue
+		}
+		var v schema.Value
+		if p.text[i] {
+			v.Str = raw
+		} else if v, err = schema.Coerce(p.typ[i], raw, r.o.SourceZone); err != nil {
+			return reject(i, err.Error())
+		}
+		vals[i] = v
+		if !v.Null {
+			r.fields = append(r.fields, field{col: p.col[i], v: v})
+		}
+	}
+	tv := vals[p.timeF]
+	switch {
+	case tv.Null:
+		return reject(p.timeF, "no event time: the column is empty")
+	case tv.Int > r.futureMicros:
+		return reject(p.timeF, r.futureReason(tv.Int))
+	}
+	t := time.UnixMicro(tv.Int)
+	if !r.rowWindow.Contains(t) {
+		r.read.outOfWindow++
+		return false, nil
+	}
+	if tv.Int < r.lookbackFrom {
+		r.read.beforeLookback++
+	}
+	cat := ""
+	if p.catF >= 0 && !vals[p.catF].Null {
+		cat = vals[p.catF].Str
+	}
+	if r.o.ByCategory && archive.CategoryTooLong(cat) {
+		return reject(p.catF, fmt.Sprintf("the event category is too long to name a partition: %d bytes, at most %d once escaped", len(cat), archive.MaxCategoryBytes))
+	}
+	if t.After(r.read.maxEventTime) {
+		r.read.maxEventTime = t.UTC()
+	}
+	part := r.parts.path(tv.Int, cat)
+	key := r.keys.key(p, vals)
+	r.rowBuf = encodeRow(r.rowBuf[:0], key, tv.Int, r.fields, r.cols.types)
+	return false, r.spills.add(part, r.rowBuf)
 }
 
 // readStats is what the read stage counted, over every input it read.
