@@ -93,7 +93,8 @@ type Options struct {
 
 // ParquetOptions tune the encoding of output files.
 type ParquetOptions struct {
-	// Compression: zstd (default), snappy, gzip, lz4_raw, none.
+	// Compression: zstd (default), snappy, gzip, lz4_raw (or lz4), none (or
+	// uncompressed), as ParseCodec reads it.
 	Compression string
 	// CompressionLevel for zstd and gzip; 0 is the codec's default.
 	CompressionLevel int
@@ -209,7 +210,7 @@ func (o *Options) validate() error {
 	if o.RunID == "" {
 		errs = append(errs, errors.New("no run ID"))
 	}
-	if _, err := codec(o.Parquet.Compression); err != nil {
+	if _, err := ParseCodec(o.Parquet.Compression); err != nil {
 		errs = append(errs, err)
 	}
 	if !(o.Rejects.MaxFraction >= 0 && o.Rejects.MaxFraction <= 1) { // NaN fails too

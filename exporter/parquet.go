@@ -20,7 +20,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -38,23 +37,6 @@ const (
 	MetaSource         = "auditexport.source"          // the source, described without secrets
 	MetaRunID          = "auditexport.run_id"          //
 )
-
-// codec maps a compression setting to the Parquet codec.
-func codec(name string) (compress.Compression, error) {
-	switch strings.ToLower(name) {
-	case "zstd":
-		return compress.Codecs.Zstd, nil
-	case "snappy":
-		return compress.Codecs.Snappy, nil
-	case "gzip":
-		return compress.Codecs.Gzip, nil
-	case "lz4_raw", "lz4":
-		return compress.Codecs.Lz4Raw, nil
-	case "none", "uncompressed":
-		return compress.Codecs.Uncompressed, nil
-	}
-	return 0, fmt.Errorf("parquet compression %q is not supported (use zstd, snappy, gzip, lz4_raw or none)", name)
-}
 
 // outputSchema is the Arrow schema of every file of the run.
 func (r *run) outputSchema() *arrow.Schema {
@@ -645,7 +627,7 @@ func (pw *partWriter) release() {
 }
 
 func (r *run) writerProps() (*parquet.WriterProperties, error) {
-	c, err := codec(r.o.Parquet.Compression)
+	c, err := ParseCodec(r.o.Parquet.Compression)
 	if err != nil {
 		return nil, err
 	}

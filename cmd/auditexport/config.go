@@ -97,7 +97,7 @@ type PartitioningConfig struct {
 }
 
 type ParquetConfig struct {
-	Compression      string `yaml:"compression" help:"zstd, snappy, gzip, lz4_raw or none"`
+	Compression      string `yaml:"compression" help:"zstd, snappy, gzip, lz4_raw (or lz4) or none (or uncompressed)"`
 	CompressionLevel int    `yaml:"compression_level" help:"codec level for zstd (1-22) or gzip (1-9); 0 is the codec's default"`
 	RowGroupRows     int    `yaml:"row_group_rows" help:"rows per row group; each worker holds one row group's pages and dictionaries in memory until it is complete"`
 	TargetFileSize   string `yaml:"target_file_size" help:"roll a new file once one reaches this size (e.g. 256MiB)"`
@@ -220,8 +220,8 @@ func (c *Config) validate(origin map[string]string) error {
 			bad(fmt.Sprintf("dedup.key[%d]", i), k, "must be a column ID in upper snake case (e.g. EVENT_ID)")
 		}
 	}
-	if _, err := parseCodec(c.Parquet.Compression); err != nil {
-		bad("parquet.compression", c.Parquet.Compression, "must be zstd, snappy, gzip, lz4_raw or none")
+	if _, err := exporter.ParseCodec(c.Parquet.Compression); err != nil {
+		bad("parquet.compression", c.Parquet.Compression, "must be "+exporter.CodecNames)
 	}
 	if l := c.Parquet.CompressionLevel; l < 0 || l > 22 {
 		bad("parquet.compression_level", fmt.Sprint(l), "must be 0 (codec default) to 22")
@@ -278,14 +278,6 @@ func (c *Config) validate(origin map[string]string) error {
 	errs = append(errs, validateMetrics(&c.Metrics, origin)...)
 	errs = append(errs, validateBackfill(&c.Backfill)...)
 	return errors.Join(errs...)
-}
-
-func parseCodec(name string) (string, error) {
-	switch strings.ToLower(name) {
-	case "zstd", "snappy", "gzip", "lz4_raw", "none":
-		return strings.ToLower(name), nil
-	}
-	return "", fmt.Errorf("unknown codec %q", name)
 }
 
 // parseSize reads a byte size: a number with an optional unit B, KB, MB,

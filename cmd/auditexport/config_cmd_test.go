@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/auditexport/auditexport/exporter"
 )
 
 // config validate prints every setting with its effective value and origin,
@@ -176,5 +178,31 @@ func walkContainers(v any, fn func(map[string]any)) {
 		for _, sub := range x {
 			walkContainers(sub, fn)
 		}
+	}
+}
+
+// parquet.compression is validated by the exporter's own parser: every name
+// and alias it accepts is valid here, and its help names them all.
+func TestConfigValidateCompression(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "c.yaml", "source:\n  url: ./in\ndestination:\n  url: ./out\n")
+	for _, name := range []string{"zstd", "snappy", "gzip", "lz4_raw", "lz4", "none", "uncompressed", "ZSTD", "Uncompressed"} {
+		if code, _, stderr := cli(t, "config", "validate", "--config", p, "--parquet.compression", name); code != exitOK {
+			t.Errorf("parquet.compression %s: code %d, want %d: %s", name, code, exitOK, stderr)
+		}
+	}
+	code, _, stderr := cli(t, "config", "validate", "--config", p, "--parquet.compression", "brotli")
+	if want := `parquet.compression "brotli"`; code != exitUsage || !strings.Contains(stderr, want) || !strings.Contains(stderr, exporter.CodecNames) {
+		t.Errorf("brotli: code %d, stderr %q; want %d naming %s and %q", code, stderr, exitUsage, want, exporter.CodecNames)
+	}
+	var scratch Config
+	help := "(no such setting)"
+	for _, s := range settingsOf(&scratch) {
+		if s.key == "parquet.compression" {
+			help = s.help
+		}
+	}
+	if help != exporter.CodecNames {
+		t.Errorf("help of parquet.compression = %q, want %q", help, exporter.CodecNames)
 	}
 }
