@@ -133,7 +133,7 @@ func TestCorpus(t *testing.T) {
 				t.Error("the unknown column's value was not kept")
 			}
 		}},
-		{file: "unknown-column.csv", mutate: func(o *Options) { o.Strict = true }, wantErr: []string{"Favourite Colour", "schema.strict"}},
+		{file: "unknown-column.csv", mutate: func(o *Options) { o.Strict = true }, wantErr: []string{`header "Favourite Colour"`, "strict resolution is on"}},
 		{file: "truncated.csv.gz", wantErr: []string{"truncated.csv.gz", "ends unexpectedly"}},
 		{file: "corrupt-crc.csv.gz", wantErr: []string{"corrupt-crc.csv.gz", "gzip"}},
 		{file: "whole.jsonl", ids: []string{"ev-1", "ev-2", "ev-3"}, rejects: []reject{{4, "", "not a JSON object"}}, check: func(t *testing.T, r testRun) {

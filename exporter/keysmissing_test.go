@@ -56,10 +56,10 @@ func TestBackfillRefusesMissingKeyFile(t *testing.T) {
 		o.RunID, o.Command = "bf1", "backfill"
 		o.Window = source.Window{From: from, To: from.AddDate(0, 0, 2)}
 	})
-	if !errors.Is(r.err, archive.ErrKeysMissing) {
-		t.Fatalf("backfill: %v (rows written %d); want ErrKeysMissing", r.err, r.sum.RowsWritten)
+	if !errors.Is(r.err, archive.ErrKeysMissing) || !errors.Is(r.err, archive.ErrDamaged) {
+		t.Fatalf("backfill: %v (rows written %d); want ErrKeysMissing, ErrDamaged", r.err, r.sum.RowsWritten)
 	}
-	for _, want := range []string{"event_date=2026-11-24", lost, "run auditexport verify"} {
+	for _, want := range []string{"event_date=2026-11-24", lost, "restore the key files"} {
 		if !strings.Contains(r.err.Error(), want) {
 			t.Errorf("error %q does not name %q", r.err, want)
 		}

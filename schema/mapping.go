@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Mapping is one entry of an org's own mapping from its config (schema.columns).
+// Mapping is one entry of an org's own mapping, from its configuration.
 // Header is a header spelling used by the org's exports (e.g. a renamed
 // friendly name); ID is the CDW column ID it stands for. Either may be left
 // out, not both: no ID means DeriveID(Header); no Header only declares a column
@@ -39,21 +39,18 @@ const MinOrgFieldID = 1_000_000
 //
 // A header may not be another column's ID (Resolve tries IDs first, so the
 // mapping would never apply), and two entries may not map one header to two
-// IDs. Errors name the entry by index and header, e.g.
-// `schema.columns[2] (header "Who"): id "bad id" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`;
-// all bad entries are reported at once.
+// IDs. Each bad entry is a *MappingError naming it by index and header, e.g.
+// `entry 2 of the org's mapping (header "Who"): id "bad id" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`
+// (MappingError.Where names entries as the caller's configuration does);
+// all bad entries are reported at once, joined.
 func (c *Catalog) WithMappings(m []Mapping) (*Catalog, error) {
 	n := c.clone()
 	owner := make(map[string]int) // nameKey -> entry of this call that claimed it
 	var errs []error
 	for i, mp := range m {
 		header := strings.TrimSpace(mp.Header)
-		where := fmt.Sprintf("schema.columns[%d] (header %q)", i, mp.Header)
-		if header == "" {
-			where = fmt.Sprintf("schema.columns[%d] (id %q)", i, mp.ID)
-		}
 		fail := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
+			errs = append(errs, &MappingError{Index: i, Header: mp.Header, ID: mp.ID, Problem: fmt.Sprintf(format, args...), Earlier: -1})
 		}
 
 		id := strings.TrimSpace(mp.ID)
@@ -113,7 +110,7 @@ func (c *Catalog) WithMappings(m []Mapping) (*Catalog, error) {
 				Type:        typ,
 				FieldID:     fid,
 				Status:      Assumed,
-				Description: fmt.Sprintf("Added by the org's mapping schema.columns[%d].", i),
+				Description: fmt.Sprintf("Added by entry %d of the org's mapping.", i),
 			})
 			idx = len(n.Columns) - 1
 			n.byID[id] = idx
@@ -133,7 +130,7 @@ func (c *Catalog) WithMappings(m []Mapping) (*Catalog, error) {
 				continue // already resolves to this column
 			}
 			if k, ok := owner[key]; ok {
-				fail("the header is already mapped to %s by schema.columns[%d]", n.Columns[prev].ID, k)
+				errs = append(errs, &MappingError{Index: i, Header: mp.Header, ID: mp.ID, Problem: fmt.Sprintf("the header is already mapped to %s", n.Columns[prev].ID), Earlier: k})
 				continue
 			}
 			// The org's word wins over the catalog's: the other column loses the name.

@@ -1,8 +1,8 @@
 package schema
 
 import (
+	"errors"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -89,45 +89,58 @@ func TestWithMappingsOverridesAlias(t *testing.T) {
 }
 
 func TestWithMappingsErrors(t *testing.T) {
+	bad := func(i int, header, id, problem string) MappingError {
+		return MappingError{Index: i, Header: header, ID: id, Problem: problem, Earlier: -1}
+	}
 	tests := []struct {
 		name string
 		m    []Mapping
-		want []string
+		want []MappingError
 	}{
 		{"bad id", []Mapping{{Header: "Event Type", ID: "EVENT_TYPE"}, {Header: "x", ID: "X"}, {Header: "Who", ID: "bad id"}},
-			[]string{`schema.columns[2] (header "Who"): id "bad id" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`}},
-		{"lower-case id", []Mapping{{Header: "Who", ID: "user_email"}}, []string{`id "user_email" is not a valid column ID`}},
+			[]MappingError{bad(2, "Who", "bad id", `id "bad id" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`)}},
+		{"lower-case id", []Mapping{{Header: "Who", ID: "user_email"}},
+			[]MappingError{bad(0, "Who", "user_email", `id "user_email" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`)}},
 		{"bad type", []Mapping{{Header: "Who", ID: "WHO", Type: "integer"}},
-			[]string{`schema.columns[0] (header "Who"): type "integer" is not one of string, timestamp, int, float, bool, json`}},
+			[]MappingError{bad(0, "Who", "WHO", `type "integer" is not one of string, timestamp, int, float, bool, json`)}},
 		{"change type", []Mapping{{Header: "Duration", ID: "QUERY_DURATION_MS", Type: String}},
-			[]string{`schema.columns[0] (header "Duration"): column QUERY_DURATION_MS is of type int; a mapping cannot change it to string`}},
+			[]MappingError{bad(0, "Duration", "QUERY_DURATION_MS", "column QUERY_DURATION_MS is of type int; a mapping cannot change it to string")}},
 		{"change field ID", []Mapping{{Header: "Who", ID: "USER_EMAIL", FieldID: 77}},
-			[]string{"column USER_EMAIL has field_id 9; a mapping cannot change it to 77"}},
-		{"negative field ID", []Mapping{{Header: "Who", ID: "WHO", FieldID: -1}}, []string{"field_id -1 must be greater than 0"}},
+			[]MappingError{bad(0, "Who", "USER_EMAIL", "column USER_EMAIL has field_id 9; a mapping cannot change it to 77")}},
+		{"negative field ID", []Mapping{{Header: "Who", ID: "WHO", FieldID: -1}},
+			[]MappingError{bad(0, "Who", "WHO", "field_id -1 must be greater than 0")}},
 		{"reserved field ID", []Mapping{{Header: "Who", ID: "WHO", FieldID: 5000}},
-			[]string{"field_id 5000 is in the range of the built-in catalog; use 1000000 or more"}},
+			[]MappingError{bad(0, "Who", "WHO", "field_id 5000 is in the range of the built-in catalog; use 1000000 or more, or leave it out")}},
 		{"field ID taken", []Mapping{{ID: "A_COL", FieldID: 1_000_000}, {ID: "B_COL", FieldID: 1_000_000}},
-			[]string{`schema.columns[1] (id "B_COL"): field_id 1000000 is already used by column A_COL`}},
+			[]MappingError{bad(1, "", "B_COL", "field_id 1000000 is already used by column A_COL")}},
 		{"header is another column's ID", []Mapping{{Header: "user_id", ID: "USER_EMAIL"}},
-			[]string{`schema.columns[0] (header "user_id"): the header is the column ID of USER_ID`}},
+			[]MappingError{bad(0, "user_id", "USER_EMAIL", "the header is the column ID of USER_ID, which always resolves to itself; map a different header to USER_EMAIL")}},
 		{"one header, two IDs", []Mapping{{Header: "Who", ID: "USER_EMAIL"}, {Header: " WHO", ID: "USER_ID"}},
-			[]string{`schema.columns[1] (header " WHO"): the header is already mapped to USER_EMAIL by schema.columns[0]`}},
-		{"empty entry", []Mapping{{Type: Int}}, []string{`schema.columns[0] (id ""): needs a header, an id or both`}},
-		{"nothing to derive", []Mapping{{Header: "###"}}, []string{`schema.columns[0] (header "###"): the header has no letters or digits`}},
+			[]MappingError{{Index: 1, Header: " WHO", ID: "USER_ID", Problem: "the header is already mapped to USER_EMAIL", Earlier: 0}}},
+		{"empty entry", []Mapping{{Type: Int}}, []MappingError{bad(0, "", "", "needs a header, an id or both")}},
+		{"nothing to derive", []Mapping{{Header: "###"}},
+			[]MappingError{bad(0, "###", "", "the header has no letters or digits to derive an id from; set id")}},
 		{"every bad entry", []Mapping{{Header: "A", ID: "a"}, {Header: "B", ID: "b"}},
-			[]string{`schema.columns[0] (header "A")`, `schema.columns[1] (header "B")`}},
+			[]MappingError{bad(0, "A", "a", `id "a" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`),
+				bad(1, "B", "b", `id "b" is not a valid column ID (upper snake case, e.g. USER_EMAIL)`)}},
 	}
 	c := builtin(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := c.WithMappings(tt.m)
 			if err == nil {
-				t.Fatalf("WithMappings succeeded (%d columns), want error containing %q", len(got.Columns), tt.want)
+				t.Fatalf("WithMappings succeeded (%d columns), want %+v", len(got.Columns), tt.want)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error:\n%v\nwant it to contain %q", err, w)
+			var errs []MappingError
+			for _, e := range unjoin(err) {
+				me, ok := errors.AsType[*MappingError](e)
+				if !ok {
+					t.Fatalf("error %q (%T) is not a *MappingError", e, e)
 				}
+				errs = append(errs, *me)
+			}
+			if !slices.Equal(errs, tt.want) {
+				t.Errorf("errors:\ngot  %+v\nwant %+v", errs, tt.want)
 			}
 		})
 	}

@@ -48,10 +48,12 @@ type Resolution struct {
 //     with DerivedFieldID. Either way Resolve adds a warning, or, with
 //     opts.Strict, reports an error.
 //
-// Errors (all reported at once, positions counted from 1): an empty header; a
-// header with nothing to derive an ID from; an unknown header in strict mode;
-// two headers resolving to one column ID; two headers with one field ID (a
-// hash collision of derived field IDs). A leading UTF-8 byte order mark on the
+// Errors (all reported at once, joined, each a *HeaderError with positions
+// counted from 1): an empty header; a header with nothing to derive an ID
+// from; an unknown header in strict mode; a derived field ID a catalog column
+// already has; two headers resolving to one column ID; two headers with one
+// field ID (a hash collision of derived field IDs). Warnings name no
+// setting: they say what was kept, and the caller passes them on as they are. A leading UTF-8 byte order mark on the
 // first header is for the caller to strip.
 func (c *Catalog) Resolve(headers []string, opts ResolveOptions) (*Resolution, error) {
 	res := &Resolution{Columns: make([]Resolved, 0, len(headers))}
@@ -66,7 +68,7 @@ func (c *Catalog) Resolve(headers []string, opts ResolveOptions) (*Resolution, e
 		pos := i + 1
 		h := strings.TrimSpace(raw)
 		if h == "" {
-			errs = append(errs, fmt.Errorf("column %d has an empty header", pos))
+			errs = append(errs, &HeaderError{Pos: pos, Problem: HeaderEmpty})
 			continue
 		}
 		r, warning, err := c.resolveOne(h, pos, opts)
@@ -76,13 +78,11 @@ func (c *Catalog) Resolve(headers []string, opts ResolveOptions) (*Resolution, e
 		}
 		r.Header = raw
 		if s, dup := byID[r.Column.ID]; dup {
-			errs = append(errs, fmt.Errorf("headers %q (column %d) and %q (column %d) both resolve to column ID %s",
-				s.header, s.pos, h, pos, r.Column.ID))
+			errs = append(errs, &HeaderError{Pos: pos, Header: h, Problem: HeaderSameID, ID: r.Column.ID, PrevPos: s.pos, PrevHeader: s.header})
 			continue
 		}
 		if s, dup := byField[r.Column.FieldID]; dup {
-			errs = append(errs, fmt.Errorf("headers %q (column %d) and %q (column %d) both get field ID %d; give one of them a field_id in schema.columns",
-				s.header, s.pos, h, pos, r.Column.FieldID))
+			errs = append(errs, &HeaderError{Pos: pos, Header: h, Problem: HeaderSameFieldID, ID: r.Column.ID, FieldID: r.Column.FieldID, PrevPos: s.pos, PrevHeader: s.header})
 			continue
 		}
 		byID[r.Column.ID] = seen{pos, h}
@@ -111,19 +111,19 @@ func (c *Catalog) resolveOne(h string, pos int, opts ResolveOptions) (Resolved, 
 	}
 	id := DeriveID(h)
 	if id == "" {
-		return Resolved{}, "", fmt.Errorf("column %d: header %q has no letters or digits to derive a column ID from; map it in schema.columns", pos, h)
+		return Resolved{}, "", &HeaderError{Pos: pos, Header: h, Problem: HeaderNoID}
 	}
 	if opts.Strict {
-		return Resolved{}, "", fmt.Errorf("column %d: header %q is not in the catalog or schema.columns, and schema.strict is on; map it in schema.columns (it would derive to %s) or turn schema.strict off", pos, h, id)
+		return Resolved{}, "", &HeaderError{Pos: pos, Header: h, Problem: HeaderUnknown, ID: id}
 	}
 	if i, ok := c.byID[id]; ok {
 		col := c.Columns[i]
 		return Resolved{Column: col, By: ByDerived},
-			fmt.Sprintf("header %q is not in the catalog or schema.columns; its derived ID matches catalog column %s (%s), using it", h, id, col.Type), nil
+			fmt.Sprintf("header %q is not in the catalog or the org's mapping; its derived ID matches catalog column %s (%s), using it", h, id, col.Type), nil
 	}
 	fid := DerivedFieldID(id)
 	if i, ok := c.byField[fid]; ok {
-		return Resolved{}, "", fmt.Errorf("column %d: header %q derives to %s, whose field ID %d is already used by column %s; map it in schema.columns with a field_id", pos, h, id, fid, c.Columns[i].ID)
+		return Resolved{}, "", &HeaderError{Pos: pos, Header: h, Problem: HeaderFieldIDTaken, ID: id, FieldID: fid, Column: c.Columns[i].ID}
 	}
 	col := Column{
 		ID:          id,
@@ -134,7 +134,7 @@ func (c *Catalog) resolveOne(h string, pos int, opts ResolveOptions) (Resolved, 
 		Description: "Not in the catalog; ID derived from the header.",
 	}
 	return Resolved{Column: col, By: ByDerived},
-		fmt.Sprintf("header %q is not in the catalog or schema.columns; keeping it as string column %s", h, id), nil
+		fmt.Sprintf("header %q is not in the catalog or the org's mapping; keeping it as string column %s", h, id), nil
 }
 
 // DeriveID turns a header into a column ID in upper snake case, the working

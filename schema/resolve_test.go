@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,9 +57,9 @@ func TestResolve(t *testing.T) {
 		t.Errorf("derived column: %+v", r.Column)
 	}
 	wantWarnings := []string{
-		`header "Foo Bar" is not in the catalog or schema.columns; keeping it as string column FOO_BAR`,
-		`header "Event-Type Id" is not in the catalog or schema.columns; keeping it as string column EVENT_TYPE_ID`,
-		`header "Rows-Returned" is not in the catalog or schema.columns; its derived ID matches catalog column ROWS_RETURNED (int), using it`,
+		`header "Foo Bar" is not in the catalog or the org's mapping; keeping it as string column FOO_BAR`,
+		`header "Event-Type Id" is not in the catalog or the org's mapping; keeping it as string column EVENT_TYPE_ID`,
+		`header "Rows-Returned" is not in the catalog or the org's mapping; its derived ID matches catalog column ROWS_RETURNED (int), using it`,
 	}
 	if strings.Join(res.Warnings, "\n") != strings.Join(wantWarnings, "\n") {
 		t.Errorf("warnings:\ngot  %q\nwant %q", res.Warnings, wantWarnings)
@@ -71,39 +73,60 @@ func TestResolveEmpty(t *testing.T) {
 	}
 }
 
+// headerErrors unjoins Resolve's error into its *HeaderErrors.
+func headerErrors(t *testing.T, err error) []HeaderError {
+	t.Helper()
+	var out []HeaderError
+	for _, e := range unjoin(err) {
+		he, ok := errors.AsType[*HeaderError](e)
+		if !ok {
+			t.Fatalf("error %q (%T) is not a *HeaderError", e, e)
+		}
+		out = append(out, *he)
+	}
+	return out
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 func TestResolveErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		headers []string
 		strict  bool
-		want    []string
+		want    []HeaderError
 	}{
 		{"strict", []string{"Event Type", "Foo Bar"}, true,
-			[]string{`column 2: header "Foo Bar" is not in the catalog or schema.columns, and schema.strict is on; map it in schema.columns (it would derive to FOO_BAR) or turn schema.strict off`}},
-		{"strict, derivable to a catalog ID", []string{"Event-Type"}, true, []string{`header "Event-Type"`, "schema.strict"}},
-		{"empty header", []string{"Event Type", "User Email", "  "}, false, []string{"column 3 has an empty header"}},
-		{"nothing to derive", []string{"Event Type", "(%)"}, false,
-			[]string{`column 2: header "(%)" has no letters or digits to derive a column ID from; map it in schema.columns`}},
+			[]HeaderError{{Pos: 2, Header: "Foo Bar", Problem: HeaderUnknown, ID: "FOO_BAR"}}},
+		{"strict, derivable to a catalog ID", []string{"Event-Type"}, true,
+			[]HeaderError{{Pos: 1, Header: "Event-Type", Problem: HeaderUnknown, ID: "EVENT_TYPE"}}},
+		{"empty header", []string{"Event Type", "User Email", "  "}, false,
+			[]HeaderError{{Pos: 3, Problem: HeaderEmpty}}},
+		{"nothing to derive", []string{"Event Type", " (%)"}, false,
+			[]HeaderError{{Pos: 2, Header: "(%)", Problem: HeaderNoID}}},
 		{"same ID by ID and friendly", []string{"Timestamp", "Event Type", "EVENT_TYPE"}, false,
-			[]string{`headers "Event Type" (column 2) and "EVENT_TYPE" (column 3) both resolve to column ID EVENT_TYPE`}},
+			[]HeaderError{{Pos: 3, Header: "EVENT_TYPE", Problem: HeaderSameID, ID: "EVENT_TYPE", PrevPos: 2, PrevHeader: "Event Type"}}},
 		{"same derived ID", []string{"Foo Bar", "foo-bar"}, false,
-			[]string{`headers "Foo Bar" (column 1) and "foo-bar" (column 2) both resolve to column ID FOO_BAR`}},
+			[]HeaderError{{Pos: 2, Header: "foo-bar", Problem: HeaderSameID, ID: "FOO_BAR", PrevPos: 1, PrevHeader: "Foo Bar"}}},
 		{"same header twice", []string{"User Email", "user  email"}, false,
-			[]string{`headers "User Email" (column 1) and "user  email" (column 2) both resolve to column ID USER_EMAIL`}},
+			[]HeaderError{{Pos: 2, Header: "user  email", Problem: HeaderSameID, ID: "USER_EMAIL", PrevPos: 1, PrevHeader: "User Email"}}},
 		{"every error at once", []string{"", "A", "a", ""}, false,
-			[]string{"column 1 has an empty header", "column 4 has an empty header", `"A" (column 2) and "a" (column 3)`}},
+			[]HeaderError{{Pos: 1, Problem: HeaderEmpty}, {Pos: 3, Header: "a", Problem: HeaderSameID, ID: "A", PrevPos: 2, PrevHeader: "A"}, {Pos: 4, Problem: HeaderEmpty}}},
 	}
 	c := builtin(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := c.Resolve(tt.headers, ResolveOptions{Strict: tt.strict})
 			if err == nil {
-				t.Fatalf("Resolve succeeded (%+v), want error containing %q", res, tt.want)
+				t.Fatalf("Resolve succeeded (%+v), want %+v", res, tt.want)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error:\n%v\nwant it to contain %q", err, w)
-				}
+			if got := headerErrors(t, err); !slices.Equal(got, tt.want) {
+				t.Errorf("errors:\ngot  %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}
@@ -117,9 +140,12 @@ func TestResolveFieldIDCollision(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Resolve([]string{"Foo Bar"}, ResolveOptions{})
-	want := `column 1: header "Foo Bar" derives to FOO_BAR, whose field ID 636439837 is already used by column OTHER`
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("error = %v, want it to contain %q", err, want)
+	if err == nil {
+		t.Fatal("Resolve succeeded, want a field ID collision")
+	}
+	want := HeaderError{Pos: 1, Header: "Foo Bar", Problem: HeaderFieldIDTaken, ID: "FOO_BAR", FieldID: 636439837, Column: "OTHER"}
+	if got := headerErrors(t, err); !slices.Equal(got, []HeaderError{want}) {
+		t.Errorf("errors = %+v, want %+v", got, want)
 	}
 }
 

@@ -105,7 +105,7 @@ func (s *checkSection) fail(name string, err error, needs string) {
 	}
 	// One line: drivers' messages may span several (pgx lists each address
 	// tried). Redacted once more, as the summary of a run is.
-	msg := sinks.RedactText(strings.Join(strings.Fields(err.Error()), " "))
+	msg := sinks.RedactText(strings.Join(strings.Fields(userError(err).Error()), " "))
 	s.Steps = append(s.Steps, checkStep{Name: name, Status: stepFailed, Error: msg, Needs: needs})
 }
 

@@ -72,11 +72,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	err = userError(err)
 	code := exitCode(err)
 	fmt.Fprintf(stderr, "auditexport %s: %v\n", cmd.name, err)
-	var ue *usageError
-	var ce *ConfigError
-	if errors.As(err, &ue) || errors.As(err, &ce) {
+	if code == exitUsage {
 		fmt.Fprintf(stderr, "Try: auditexport %s --help\n", cmd.name)
 	}
 	return code

@@ -6,6 +6,7 @@ import (
 
 	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/exporter/archive"
+	"github.com/auditexport/auditexport/schema"
 	"github.com/auditexport/auditexport/sinks"
 )
 
@@ -36,7 +37,7 @@ func classify(err error) (code int, kind string) {
 	switch {
 	case err == nil:
 		return exitOK, ""
-	case errors.As(err, new(*usageError)), errors.As(err, new(*ConfigError)):
+	case errors.As(err, new(*usageError)), errors.As(err, new(*ConfigError)), errors.As(err, new(*schema.MappingError)):
 		return exitUsage, "config"
 	case errors.As(err, new(*exporter.RejectsError)):
 		return exitRejects, "rejects"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/exporter/archive"
+	"github.com/auditexport/auditexport/schema"
 	"github.com/auditexport/auditexport/sinks"
 )
 
@@ -28,6 +29,13 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("put x: %w", sinks.ErrPermission), exitFailure, "permission"},
 		{fmt.Errorf("read commit 3: %w", sinks.ErrNotFound), exitFailure, "not_found"},
 		{errors.New("boom"), exitFailure, "other"},
+		// Library errors classify the same before and after userError words them.
+		{&schema.MappingError{Index: 0, Header: "Who", ID: "x", Problem: "bad", Earlier: -1}, exitUsage, "config"},
+		{userError(errors.Join(&schema.MappingError{Index: 1, ID: "x", Problem: "bad", Earlier: -1})), exitUsage, "config"},
+		{fmt.Errorf("resolve the header of a.csv: %w", &schema.HeaderError{Pos: 1, Header: "X", Problem: schema.HeaderUnknown, ID: "X"}), exitFailure, "other"},
+		{userError(fmt.Errorf("resolve the header of a.csv: %w", &schema.HeaderError{Pos: 1, Header: "X", Problem: schema.HeaderUnknown, ID: "X"})), exitFailure, "other"},
+		{userError(fmt.Errorf("publish commit 2: %w", &archive.DamagedError{Key: "k", Err: errors.New("k is damaged")})), exitFailure, "other"},
+		{userError(fmt.Errorf("read commit 3: %w", &archive.DamagedError{Key: "k", Err: sinks.ErrNotFound})), exitFailure, "not_found"},
 	} {
 		code, kind := classify(c.err)
 		if code != c.code || kind != c.kind || exitCode(c.err) != code || (c.err != nil && errorKind(c.err) != kind) {

@@ -83,7 +83,7 @@ func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p export
 	defer release()
 	job, err := newExportJob(ctx, lc, log, dryRun)
 	if err != nil {
-		err = guard.explain(err)
+		err = userError(guard.explain(err))
 		printSummary(out, nil, err)
 		rlog.Error("run failed", "command", p.command, "kind", errorKind(err), "err", err)
 		if p.metrics != nil {
@@ -102,7 +102,7 @@ func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p export
 		job.opts.MaxCommitAttempts = p.commitAttempts
 	}
 	sum, err := exporter.Run(ctx, job.opts)
-	err = guard.explain(shapeConfigError(err, job.opts.Dest))
+	err = userError(guard.explain(shapeConfigError(err, job.opts.Dest)))
 	printSummary(out, sum, err)
 	if p.metrics != nil {
 		p.metrics.observe(sum, err, time.Since(start))

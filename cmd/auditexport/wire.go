@@ -61,11 +61,9 @@ func catalogOf(c *Config) (*schema.Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in catalog: %w", err)
 	}
-	cat, err = cat.WithMappings(c.Schema.Columns)
-	if err != nil {
-		return nil, &ConfigError{Setting: "schema.columns", Problem: err.Error()}
-	}
-	return cat, nil
+	// A bad entry is a *schema.MappingError: a configuration error
+	// (classify), named schema.columns[N] by userError.
+	return cat.WithMappings(c.Schema.Columns)
 }
 
 // destinationOptions is how every command opens the archive: its prefix,

@@ -71,7 +71,7 @@ func LoadKeys(ctx context.Context, b *sinks.Bucket, partition string, fn func(Ke
 		}
 		n, err := DecodeKeys(data, fn)
 		if err != nil {
-			return fmt.Errorf("key file %s: %w; run auditexport verify", o.Key, err)
+			return &DamagedError{Key: o.Key, Err: fmt.Errorf("key file %s: %w", o.Key, err)}
 		}
 		total += n
 		return nil

@@ -12,7 +12,8 @@ import (
 
 // ErrKeysMissing means a partition's key files do not hold the keys of all
 // its committed rows: a run that trusted them would archive those events
-// again.
+// again. CheckKeys returns it in a *DamagedError (so it is ErrDamaged too)
+// whose Key is the partition's key file prefix.
 var ErrKeysMissing = errors.New("committed event keys are missing")
 
 // CheckKeys proves, before a run trusts a partition's key files, that
@@ -84,8 +85,8 @@ func CheckKeys(ctx context.Context, b *sinks.Bucket, partition string) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w in %s: %s; a run would archive those events again, so nothing is written: run auditexport verify, and restore the key files from object versioning or a backup (their commits record size and sha256)",
-		ErrKeysMissing, partition, strings.Join(problems, "; "))
+	return &DamagedError{Key: KeysDir(partition), Err: fmt.Errorf("%w in %s: %s; a run would archive those events again, so nothing is written: restore the key files from object versioning or a backup (their commits record size and sha256)",
+		ErrKeysMissing, partition, strings.Join(problems, "; "))}
 }
 
 // keysIn is how many whole keys a key file of size bytes holds.

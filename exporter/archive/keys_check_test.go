@@ -12,14 +12,17 @@ func (fx *fixture) checkKeys(partition string) error {
 	return CheckKeys(fx.ctx, fx.b, partition)
 }
 
-// wantKeysMissing fails unless err is ErrKeysMissing naming every part of
-// want.
-func wantKeysMissing(t *testing.T, err error, want ...string) {
+// wantKeysMissing fails unless err is ErrKeysMissing, a *DamagedError
+// naming the partition's key files, with every part of want in its text.
+func wantKeysMissing(t *testing.T, err error, partition string, want ...string) {
 	t.Helper()
-	if !errors.Is(err, ErrKeysMissing) {
-		t.Fatalf("CheckKeys = %v, want ErrKeysMissing", err)
+	if !errors.Is(err, ErrKeysMissing) || !errors.Is(err, ErrDamaged) {
+		t.Fatalf("CheckKeys = %v, want ErrKeysMissing and ErrDamaged", err)
 	}
-	for _, w := range append(want, "run auditexport verify") {
+	if de, ok := errors.AsType[*DamagedError](err); !ok || de.Key != KeysDir(partition) {
+		t.Errorf("CheckKeys = %#v, want a *DamagedError with Key %s", err, KeysDir(partition))
+	}
+	for _, w := range append(want, "restore the key files") {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not say %q", err, w)
 		}
@@ -94,7 +97,7 @@ func TestCheckKeys(t *testing.T) {
 				}
 				return
 			}
-			wantKeysMissing(t, err, tc.want...)
+			wantKeysMissing(t, err, tc.part, tc.want...)
 		})
 	}
 }
@@ -118,7 +121,7 @@ func TestCheckKeysTotals(t *testing.T) {
 		t.Fatalf("CheckKeys = %v, want nil", err)
 	}
 	fx.del(KeysDir(p) + "run1.keys")
-	wantKeysMissing(t, fx.checkKeys(p), "hold 2 event keys, its committed files 5 rows")
+	wantKeysMissing(t, fx.checkKeys(p), p, "hold 2 event keys, its committed files 5 rows")
 }
 
 func TestDataFileRun(t *testing.T) {

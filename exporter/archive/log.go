@@ -80,10 +80,10 @@ func ReadCommit(ctx context.Context, b *sinks.Bucket, n int64) (*Commit, []byte,
 	}
 	c, err := DecodeCommit(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("commit %d (%s) is damaged: %w; run auditexport verify", n, CommitKey(n), err)
+		return nil, nil, &DamagedError{Key: CommitKey(n), Err: fmt.Errorf("commit %d (%s) is damaged: %w", n, CommitKey(n), err)}
 	}
 	if c.Number != n {
-		return nil, nil, fmt.Errorf("commit %d (%s) says it is number %d; run auditexport verify", n, CommitKey(n), c.Number)
+		return nil, nil, &DamagedError{Key: CommitKey(n), Err: fmt.Errorf("commit %d (%s) says it is number %d", n, CommitKey(n), c.Number)}
 	}
 	return c, raw, nil
 }

@@ -204,7 +204,7 @@ func filesByPartition(files []File) map[string][]File {
 func place(ctx context.Context, b *sinks.Bucket, key, staging string, size int64) error {
 	if o, err := b.Attributes(ctx, key); err == nil {
 		if o.Size != size {
-			return fmt.Errorf("%s is published with %d bytes, the commit says %d; run auditexport verify", key, o.Size, size)
+			return &DamagedError{Key: key, Err: fmt.Errorf("%s is published with %d bytes, the commit says %d", key, o.Size, size)}
 		}
 		return nil
 	} else if !errors.Is(err, sinks.ErrNotFound) {
@@ -219,7 +219,7 @@ func place(ctx context.Context, b *sinks.Bucket, key, staging string, size int64
 		if o, aerr := b.Attributes(ctx, key); aerr == nil && o.Size == size {
 			return nil
 		}
-		return fmt.Errorf("%s: neither the published file nor its staged copy %s exists; run auditexport verify", key, staging)
+		return &DamagedError{Key: key, Err: fmt.Errorf("%s: neither the published file nor its staged copy %s exists", key, staging)}
 	}
 	o, err := b.Attributes(ctx, key)
 	if err != nil {
@@ -287,7 +287,7 @@ func ReadManifest(ctx context.Context, b *sinks.Bucket, partition string) (*Mani
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("manifest %s is damaged: %w; run auditexport verify", ManifestKey(partition), err)
+		return nil, &DamagedError{Key: ManifestKey(partition), Err: fmt.Errorf("manifest %s is damaged: %w", ManifestKey(partition), err)}
 	}
 	return &m, nil
 }
