@@ -258,7 +258,7 @@ var verifyHints = map[string]string{
 	archive.KindDataDamaged:    "restore the named files from a backup or object versioning; their commit records the size and sha256 the restored copy must have",
 	archive.KindKeysDamaged:    "restore the named key files from a backup or object versioning; their commit records the size and sha256 the restored copy must have",
 	archive.KindRowsMismatch:   "counts disagree with the commit: restore the named object from a backup; if the commit itself is at fault, the log was written by a broken build",
-	archive.KindUnexpectedFile: "a file no commit lists: find where it came from and move it out of the archive prefix (readers of the layout see a stray .parquet; runs trust a stray .keys and never write its events)",
+	archive.KindUnexpectedFile: "a file no commit lists: find where it came from and move it out of the archive prefix (readers of the layout see a stray .parquet; runs trust a stray .keys and never write its events); the temp file of an interrupted write is removed by `auditexport run` once older than run.staging_grace",
 	archive.KindDuplicateKey:   "an event key is recorded twice: remove a copied key file that no commit lists (see unexpected_file); otherwise the event is archived twice, in both commits' files",
 	archive.KindManifestBad:    "manifests are derived from the log: delete the named _manifest.json and the published markers (_auditexport/published/<N>) of the commits the finding names; `auditexport run` then republishes them in order and rebuilds it",
 	archive.KindStagingDebris:  "nothing to do: `auditexport run` removes staging debris older than run.staging_grace",

@@ -315,7 +315,8 @@ func TestVerifyUnpublishedThenRun(t *testing.T) {
 	os.Remove(filepath.Join(arch, archive.PublishedKey(3)))
 	r := verifyCLI(t, arch)
 	r.wantFinding(t, archive.KindUnpublished, archive.CommitKey(3))
-	if !strings.HasPrefix(r.doc.Next, "auditexport run") || !strings.Contains(r.text, "roll it forward") {
+	if !strings.HasPrefix(r.doc.Next, "auditexport run") || !strings.Contains(r.text, "roll it forward") ||
+		!strings.Contains(r.text, "unpublished: `auditexport run` rolls unpublished commits forward") {
 		t.Errorf("next %q, want auditexport run:\n%s", r.doc.Next, r.text)
 	}
 	code, out, stderr := cli(t, "run", "--source.url", land, "--destination.url", arch, "--log.level", "warn")

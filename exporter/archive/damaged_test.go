@@ -88,3 +88,26 @@ func TestDamagedErrors(t *testing.T) {
 		wantDamaged(t, err, KeysDir(p), "is missing", "restore the key files from object versioning or a backup")
 	})
 }
+
+// Verify's findings say what is wrong and what a run will do about it, in
+// the archive's words: the commands and settings are the verify command's
+// hints to add.
+func TestVerifyDetailsNameNoCommand(t *testing.T) {
+	fx := newFixture(t)
+	fx.standard()
+	fx.commit(false, part{name: "event_date=2026-11-04", rows: 1})
+	tmp := "event_date=2026-11-02/part-00000-run1.parquet.abc.tmp"
+	fx.put(tmp, []byte("partial"))
+	rep := fx.verify(VerifyOptions{})
+	if d := detailOf(rep, KindUnpublished, CommitKey(4)); !strings.Contains(d, "the next run will roll it forward") {
+		t.Errorf("detail of the unpublished commit: %q", d)
+	}
+	if d := detailOf(rep, KindUnexpectedFile, tmp); !strings.Contains(d, "a run removes it once older than the staging grace") {
+		t.Errorf("detail of the temp file: %q", d)
+	}
+	for _, f := range rep.Findings {
+		if strings.Contains(f.Detail, "auditexport ") || strings.Contains(f.Detail, "run.staging_grace") {
+			t.Errorf("finding %s@%s names a command or setting: %q", f.Kind, f.Key, f.Detail)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (v *verifier) checkLayout() {
 				v.rep.errorf(KindUnexpectedFile, o.Key, "a Parquet file in the layout that is not in any commit: readers of the layout see its %d bytes, and nothing vouches for them%s", o.Size, v.lostHint())
 			}
 		case localTempRE.MatchString(base):
-			v.rep.errorf(KindUnexpectedFile, o.Key, "the temp file of an interrupted write (%d bytes, no commit lists it): readers that list the directory read it as data and fail; `auditexport run` removes it once older than run.staging_grace", o.Size)
+			v.rep.errorf(KindUnexpectedFile, o.Key, "the temp file of an interrupted write (%d bytes, no commit lists it): readers that list the directory read it as data and fail; a run removes it once older than the staging grace", o.Size)
 		default:
 			v.rep.errorf(KindUnexpectedFile, o.Key, "a file in the layout that no commit lists (%d bytes): readers that list the directory read it as data", o.Size)
 		}
@@ -158,7 +158,7 @@ func (v *verifier) checkStaging() {
 		if g.after > 0 {
 			why = fmt.Sprintf("copies left behind after commit %d was published", g.after)
 		}
-		v.rep.infof(KindStagingDebris, dir, "%d staged objects (%d bytes, %s) that no unpublished commit needs: %s; a later `auditexport run` removes them once older than run.staging_grace",
+		v.rep.infof(KindStagingDebris, dir, "%d staged objects (%d bytes, %s) that no unpublished commit needs: %s; a later run removes them once older than the staging grace",
 			g.n, g.bytes, age, why)
 	}
 }

@@ -119,9 +119,9 @@ func (v *verifier) checkLog(ctx context.Context) error {
 		}
 		if !v.published[n] {
 			if n < lastPublished {
-				v.rep.errorf(KindUnpublished, key, "commit %d has no published marker though commit %d has one: not fully published; run `auditexport run` to roll it forward", n, lastPublished)
+				v.rep.errorf(KindUnpublished, key, "commit %d has no published marker though commit %d has one: not fully published; the next run will roll it forward", n, lastPublished)
 			} else {
-				v.rep.errorf(KindUnpublished, key, "commit %d is not fully published (its run is still publishing, or died): run `auditexport run` to roll it forward", n)
+				v.rep.errorf(KindUnpublished, key, "commit %d is not fully published (its run is still publishing, or died): the next run will roll it forward", n)
 			}
 		}
 	}

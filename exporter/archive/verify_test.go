@@ -313,7 +313,7 @@ func TestVerifyLog(t *testing.T) {
 		{"a stray object in the log", func(fx *fixture) { fx.put(LogPrefix+"00000000000000000002.json.bak", []byte("{}")) },
 			[]string{"unexpected_file@" + LogPrefix + "00000000000000000002.json.bak"}, nil},
 		{"last marker removed", func(fx *fixture) { fx.del(PublishedKey(3)) },
-			[]string{"unpublished@" + c3}, map[string]string{"unpublished@" + c3: "auditexport run"}},
+			[]string{"unpublished@" + c3}, map[string]string{"unpublished@" + c3: "the next run will roll it forward"}},
 		{"a middle marker removed", func(fx *fixture) { fx.del(PublishedKey(2)) },
 			[]string{"unpublished@" + c2}, map[string]string{"unpublished@" + c2: "though commit 3 has one"}},
 	}
