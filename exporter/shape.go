@@ -36,7 +36,7 @@ func (r *run) checkShape() error {
 		return nil
 	}
 	if diff := head.Shape.Diff(r.shape()); len(diff) > 0 {
-		return &ShapeError{Fields: diff, Commit: head.Number}
+		return &ShapeError{Fields: diff, Commit: head.Number, Archive: r.o.Dest.String()}
 	}
 	return nil
 }
@@ -48,6 +48,8 @@ type ShapeError struct {
 	Fields []archive.ShapeField
 	// Commit is the head commit that records the archive's shape.
 	Commit int64
+	// Archive is the destination, as a log may show it.
+	Archive string
 }
 
 func (e *ShapeError) Error() string {

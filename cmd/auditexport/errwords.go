@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/schema"
 )
@@ -68,6 +69,8 @@ func words(err error) (string, bool) {
 		return headerWords(e)
 	case *schema.MappingError:
 		return e.Where(func(i int) string { return fmt.Sprintf("schema.columns[%d]", i) }), true
+	case *exporter.ShapeError:
+		return shapeWords(e), true
 	}
 	return "", false
 }

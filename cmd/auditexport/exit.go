@@ -37,7 +37,8 @@ func classify(err error) (code int, kind string) {
 	switch {
 	case err == nil:
 		return exitOK, ""
-	case errors.As(err, new(*usageError)), errors.As(err, new(*ConfigError)), errors.As(err, new(*schema.MappingError)):
+	case errors.As(err, new(*usageError)), errors.As(err, new(*ConfigError)), errors.As(err, new(*schema.MappingError)),
+		errors.As(err, new(*exporter.ShapeError)):
 		return exitUsage, "config"
 	case errors.As(err, new(*exporter.RejectsError)):
 		return exitRejects, "rejects"

@@ -23,6 +23,7 @@ func TestClassify(t *testing.T) {
 		{usagef("bad flag"), exitUsage, "config"},
 		{fmt.Errorf("load: %w", &ConfigError{Setting: "destination.url"}), exitUsage, "config"},
 		{errors.Join(&ConfigError{Setting: "partitioning.timezone"}, &ConfigError{Setting: "dedup.key"}), exitUsage, "config"},
+		{fmt.Errorf("run: %w", &exporter.ShapeError{Commit: 1}), exitUsage, "config"},
 		{fmt.Errorf("run: %w", &exporter.RejectsError{Rejected: 5, Read: 10}), exitRejects, "rejects"},
 		{&verifyFindingsError{}, exitFindings, "other"},
 		{fmt.Errorf("commit 4: %w", archive.ErrConflict), exitFailure, "conflict"},

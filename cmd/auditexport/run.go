@@ -102,7 +102,7 @@ func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p export
 		job.opts.MaxCommitAttempts = p.commitAttempts
 	}
 	sum, err := exporter.Run(ctx, job.opts)
-	err = userError(guard.explain(shapeConfigError(err, job.opts.Dest)))
+	err = userError(guard.explain(err))
 	printSummary(out, sum, err)
 	if p.metrics != nil {
 		p.metrics.observe(sum, err, time.Since(start))

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditexport/auditexport/exporter"
+	"github.com/auditexport/auditexport/exporter/archive"
 )
 
 // A backfill under settings that would shape the archive otherwise fails at
@@ -53,5 +56,22 @@ func TestShapeChangeFailsAtStart(t *testing.T) {
 	code, stdout, stderr := cli(t, "backfill", "--source.url", land, "--destination.url", out, "--from", from, "--to", to)
 	if s := summaryFields(t, stdout); code != exitOK || count(s, "rows_written") != 0 || count(s, "rows_already_archived") != 50 {
 		t.Fatalf("backfill with the archive's settings: code %d summary %v\n%s", code, s, stderr)
+	}
+}
+
+// A run refused for its shape reads as configuration errors, one line per
+// setting, whatever wraps it on its way out of the run.
+func TestShapeWords(t *testing.T) {
+	se := &exporter.ShapeError{Commit: 7, Archive: "file:///a/", Fields: []archive.ShapeField{
+		{Name: "by_category", Archive: "false", Other: "true"},
+		{Name: "id_column", Archive: "EVENT_ID", Other: "X"},
+	}}
+	want := `partitioning.by_category "true": the archive at file:///a/ was written with "false" (its shape, recorded by commit 7); a run with another value would write archived events again: set it back to "false", or write a new archive under another destination.prefix (docs/archive-format.md, "Shape")` + "\n" +
+		`id_column "X": the archive at file:///a/ was written with "EVENT_ID" (its shape, recorded by commit 7); a run with another value would write archived events again: set it back to "EVENT_ID", or write a new archive under another destination.prefix (docs/archive-format.md, "Shape")`
+	if got := userError(fmt.Errorf("stopped: %w", se)).Error(); got != "stopped: "+want {
+		t.Errorf("userError =\n%s\nwant\n%s", got, "stopped: "+want)
+	}
+	if code := exitCode(userError(se)); code != exitUsage {
+		t.Errorf("exit code %d, want %d", code, exitUsage)
 	}
 }
