@@ -187,7 +187,7 @@ func (r *run) writePartition(ctx context.Context, part string, res *partResult, 
 	}
 	// A missing or truncated key file would let committed events through
 	// as new: refuse before the partition's first row is written.
-	if err := archive.CheckKeys(ctx, r.o.Dest, part); err != nil {
+	if pj.keyFiles, err = archive.CheckKeys(ctx, r.o.Dest, part); err != nil {
 		return err
 	}
 	for b, name := range names {
@@ -208,6 +208,9 @@ type partitionJob struct {
 	catCol int
 	hasCat bool
 	dec    []decodedField // reused from row to row
+	// keyFiles are the partition's committed key files, as CheckKeys
+	// found them whole.
+	keyFiles []string
 }
 
 // openOutputs starts the partition's Parquet and key file writers in a
@@ -263,7 +266,7 @@ func (r *run) writeBucket(ctx context.Context, pj *partitionJob, src *spills, na
 	// seen maps each key to whether it is committed (true) or was first
 	// met in this run (false).
 	seen := make(map[eventKey]bool, src.parts[name].rows)
-	if _, err := archive.LoadKeys(ctx, r.o.Dest, pj.part, func(k archive.Key) {
+	if _, err := archive.ReadKeyFiles(ctx, r.o.Dest, pj.part, pj.keyFiles, func(k archive.Key) {
 		if bucketOf(k, buckets) == b {
 			seen[k] = true
 		}

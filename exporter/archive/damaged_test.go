@@ -49,7 +49,7 @@ func TestDamagedErrors(t *testing.T) {
 		fx.standard()
 		p := "event_date=2026-11-02"
 		fx.put(KeysDir(p)+"run1.keys", []byte("garbage"))
-		_, err := LoadKeys(fx.ctx, fx.b, p, func(Key) {})
+		_, err := ReadKeyFiles(fx.ctx, fx.b, p, []string{KeysDir(p) + "run1.keys"}, func(Key) {})
 		wantDamaged(t, err, KeysDir(p)+"run1.keys", "load the committed event keys of "+p, "bad magic")
 	})
 	t.Run("manifest", func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestDamagedErrors(t *testing.T) {
 		fx.standard()
 		p := "event_date=2026-11-02"
 		fx.del(KeysDir(p) + "run1.keys")
-		err := CheckKeys(fx.ctx, fx.b, p)
+		_, err := CheckKeys(fx.ctx, fx.b, p)
 		if !errors.Is(err, ErrKeysMissing) {
 			t.Errorf("CheckKeys = %v, want ErrKeysMissing", err)
 		}

@@ -54,30 +54,32 @@ func DecodeKeys(data []byte, fn func(Key)) (int64, error) {
 // KeysDir is the prefix of a partition's published key files.
 func KeysDir(partition string) string { return KeysPrefix + partition + "/" }
 
-// LoadKeys calls fn with the keys of every published key file of a
-// partition and returns how many it read. Key files are published only
-// after their commit, so everything under the prefix is committed; that
-// nothing committed is missing from it is what CheckKeys proves, once per
-// partition before a run writes it.
-func LoadKeys(ctx context.Context, b *sinks.Bucket, partition string, fn func(Key)) (int64, error) {
+// ReadKeyFiles calls fn with the keys of the given key files of a
+// partition (as CheckKeys returns them) and returns how many it read.
+func ReadKeyFiles(ctx context.Context, b *sinks.Bucket, partition string, files []string, fn func(Key)) (int64, error) {
 	var total int64
-	err := b.List(ctx, KeysDir(partition), func(o sinks.Object) error {
-		if !strings.HasSuffix(o.Key, ".keys") {
-			return nil
-		}
-		data, err := b.ReadAll(ctx, o.Key)
+	for _, k := range files {
+		data, err := b.ReadAll(ctx, k)
 		if err != nil {
-			return err
+			return 0, fmt.Errorf("load the committed event keys of %s: %w", partition, err)
 		}
 		n, err := DecodeKeys(data, fn)
 		if err != nil {
-			return &DamagedError{Key: o.Key, Err: fmt.Errorf("key file %s: %w", o.Key, err)}
+			return 0, fmt.Errorf("load the committed event keys of %s: %w", partition, &DamagedError{Key: k, Err: fmt.Errorf("key file %s: %w", k, err)})
 		}
 		total += n
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("load the committed event keys of %s: %w", partition, err)
 	}
 	return total, nil
+}
+
+// listKeyFiles maps each published key file of a partition to its size.
+func listKeyFiles(ctx context.Context, b *sinks.Bucket, partition string) (map[string]int64, error) {
+	files := map[string]int64{}
+	err := b.List(ctx, KeysDir(partition), func(o sinks.Object) error {
+		if strings.HasSuffix(o.Key, KeysExt) {
+			files[o.Key] = o.Size
+		}
+		return nil
+	})
+	return files, err
 }

@@ -33,19 +33,25 @@ var ErrKeysMissing = errors.New("committed event keys are missing")
 // data files; otherwise (the manifest was removed, or another run is
 // publishing the partition's first commit) the published commits of the
 // log say which key files it must have.
-func CheckKeys(ctx context.Context, b *sinks.Bucket, partition string) error {
+//
+// It returns the key files it found, sorted, for ReadKeyFiles: the run
+// reads exactly what was checked, without listing them again.
+func CheckKeys(ctx context.Context, b *sinks.Bucket, partition string) ([]string, error) {
+	have, err := checkKeys(ctx, b, partition)
+	if err != nil {
+		return nil, err
+	}
+	return sortedKeys(have), nil
+}
+
+func checkKeys(ctx context.Context, b *sinks.Bucket, partition string) (map[string]int64, error) {
 	m, err := ReadManifest(ctx, b, partition)
 	if err != nil {
-		return fmt.Errorf("check the event keys of %s: %w", partition, err)
+		return nil, fmt.Errorf("check the event keys of %s: %w", partition, err)
 	}
-	have := map[string]int64{} // key file -> size
-	if err := b.List(ctx, KeysDir(partition), func(o sinks.Object) error {
-		if strings.HasSuffix(o.Key, ".keys") {
-			have[o.Key] = o.Size
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("check the event keys of %s: %w", partition, err)
+	have, err := listKeyFiles(ctx, b, partition) // key file -> size
+	if err != nil {
+		return nil, fmt.Errorf("check the event keys of %s: %w", partition, err)
 	}
 	var want map[string]int64 // key file -> keys it must hold
 	var rows int64            // rows the partition's committed files hold
@@ -54,10 +60,10 @@ func CheckKeys(ctx context.Context, b *sinks.Bucket, partition string) error {
 	} else {
 		empty, err := partitionEmpty(ctx, b, partition, have)
 		if err != nil || empty {
-			return err
+			return have, err
 		}
 		if want, err = committedKeys(ctx, b, partition); err != nil {
-			return err
+			return nil, err
 		}
 		for _, n := range want {
 			rows += n
@@ -83,9 +89,9 @@ func CheckKeys(ctx context.Context, b *sinks.Bucket, partition string) error {
 		}
 	}
 	if len(problems) == 0 {
-		return nil
+		return have, nil
 	}
-	return &DamagedError{Key: KeysDir(partition), Err: fmt.Errorf("%w in %s: %s; a run would archive those events again, so nothing is written: restore the key files from object versioning or a backup (their commits record size and sha256)",
+	return nil, &DamagedError{Key: KeysDir(partition), Err: fmt.Errorf("%w in %s: %s; a run would archive those events again, so nothing is written: restore the key files from object versioning or a backup (their commits record size and sha256)",
 		ErrKeysMissing, partition, strings.Join(problems, "; "))}
 }
 
@@ -118,7 +124,7 @@ func partitionEmpty(ctx context.Context, b *sinks.Bucket, partition string, keyF
 		return false, nil
 	}
 	err := b.List(ctx, partition+"/", func(o sinks.Object) error {
-		if path.Dir(o.Key) == partition && strings.HasSuffix(o.Key, ".parquet") {
+		if path.Dir(o.Key) == partition && strings.HasSuffix(o.Key, DataExt) {
 			return errFound
 		}
 		return nil

@@ -9,7 +9,8 @@ import (
 // checkKeys runs CheckKeys on a partition and returns its error.
 func (fx *fixture) checkKeys(partition string) error {
 	fx.t.Helper()
-	return CheckKeys(fx.ctx, fx.b, partition)
+	_, err := CheckKeys(fx.ctx, fx.b, partition)
+	return err
 }
 
 // wantKeysMissing fails unless err is ErrKeysMissing, a *DamagedError
@@ -136,5 +137,39 @@ func TestDataFileRun(t *testing.T) {
 		if got, _ := DataFileRun(in); got != want {
 			t.Errorf("DataFileRun(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// CheckKeys returns every key file it checked, and ReadKeyFiles reads
+// their keys.
+func TestCheckKeysReturnsWhatItChecked(t *testing.T) {
+	fx := newFixture(t)
+	fx.standard()
+	p := "event_date=2026-11-02"
+	files, err := CheckKeys(fx.ctx, fx.b, p)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("CheckKeys(%s) = %v, %v", p, files, err)
+	}
+	for _, k := range files {
+		if !strings.HasPrefix(k, KeysDir(p)) || !strings.HasSuffix(k, KeysExt) {
+			t.Errorf("CheckKeys returned %q, not a key file of %s", k, p)
+		}
+	}
+	listed, err := listKeyFiles(fx.ctx, fx.b, p)
+	if err != nil || len(listed) != len(files) {
+		t.Fatalf("CheckKeys returned %d key files, the listing has %d (%v)", len(files), len(listed), err)
+	}
+	var want int64
+	for _, size := range listed {
+		want += keysIn(size)
+	}
+	var read []Key
+	n, err := ReadKeyFiles(fx.ctx, fx.b, p, files, func(k Key) { read = append(read, k) })
+	if err != nil || n != want || int64(len(read)) != want || n == 0 {
+		t.Fatalf("ReadKeyFiles read %d keys (%d calls), the files hold %d (%v)", n, len(read), want, err)
+	}
+	fx.del(files[0])
+	if _, err := ReadKeyFiles(fx.ctx, fx.b, p, files, func(Key) {}); err == nil {
+		t.Error("ReadKeyFiles of a key file that is gone succeeded")
 	}
 }
