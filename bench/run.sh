@@ -268,7 +268,7 @@ build_auditexport() {
 	local head dirty=""
 	if [[ -z "$ref" ]]; then
 		head="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-		[[ -z "$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' ':(exclude)README.md' 2>/dev/null)" ]] ||
+		[[ -z "$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' ':(exclude)README.md' ':(exclude)docs/benchmarks.md' 2>/dev/null)" ]] ||
 			dirty=" plus uncommitted changes"
 		AE_SRC="the work tree (HEAD $head$dirty)"
 		note "building auditexport from the work tree into $AE"
@@ -308,7 +308,7 @@ prepare_csv() {
 		note "generating $(fmt_int "$rows") rows ($days days x $(fmt_int "$per_day")) into $dir"
 		rm -rf "$dir"
 		mkdir -p "$dir/export"
-		# One export holding every day; plain timestamps so DuckDB's own sniffer types the column (see README).
+		# One export holding every day; plain timestamps so DuckDB's own sniffer types the column (see docs/benchmarks.md).
 		# --late-rate 0: late rows only exist between consecutive exports.
 		"$AE" generate --out "$dir/export" --days "$days" --rows-per-day "$per_day" --exports 1 \
 			--format csv.gz --timestamps plain --late-rate 0 --seed "$seed" --start "$start_date" \
