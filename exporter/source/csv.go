@@ -96,8 +96,9 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && !errors.Is(pe.Err, io.ErrUnexpectedEOF) && pe.Err != nil && isCSVSyntax(pe.Err) {
 			c.yielded = true
-			return Record{}, &RowError{Line: int64(pe.StartLine), Lines: int64(pe.Line - pe.StartLine + 1),
-				Reason: "malformed CSV: " + pe.Err.Error() + spanNote(pe.StartLine, pe.Line), Raw: clone(rec)}
+			last := pe.Line + bareCRs(rec)
+			return Record{}, &RowError{Line: int64(pe.StartLine), Lines: int64(last - pe.StartLine + 1),
+				Reason: "malformed CSV: " + pe.Err.Error() + spanNote(pe.StartLine, last), Raw: clone(rec)}
 		}
 		line, _ := c.r.FieldPos(0)
 		c.done = true
@@ -109,7 +110,7 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 		// A quote left open runs on to the next quote that closes a field:
 		// the lines between are one record with too many fields.
 		last, _ := c.r.FieldPos(len(rec) - 1)
-		last += strings.Count(rec[len(rec)-1], "\n")
+		last += strings.Count(rec[len(rec)-1], "\n") + bareCRs(rec)
 		return Record{}, &RowError{Line: int64(line), Lines: int64(last - line + 1),
 			Reason: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(c.header.Names)) + spanNote(line, last), Raw: clone(rec)}
 	}
@@ -125,6 +126,18 @@ func (c *CSVReader) Next(ctx context.Context) (Record, error) {
 
 // Close implements Reader.
 func (c *CSVReader) Close() error { return c.closer.Close() }
+
+// bareCRs counts the CRs in a record's fields. encoding/csv turns a CR LF
+// inside a quoted field into LF, so a CR left is a bare one: the line end
+// of a CR-only stretch of the file, which may have been a row, as the
+// JSON Lines reader counts them too.
+func bareCRs(rec []string) int {
+	n := 0
+	for _, f := range rec {
+		n += strings.Count(f, "\r")
+	}
+	return n
+}
 
 // spanNote says how many lines a malformed record took in, when it is
 // more than one.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,6 +66,9 @@ func TestCSVStrayQuoteLines(t *testing.T) {
 		{"ended by a quoted field", damageCSV("\n", rows(40, map[int]string{9: `"Board`, 19: `"Revenue, by region"`})...), 11, 11, "11 lines", 20},
 		// Closed by a quote before a comma: one record with too many fields.
 		{"closed later", damageCSV("\n", rows(40, map[int]string{9: `"Board`, 14: `Board",x`})...), 11, 6, "6 lines", 25},
+		// A CR-only stretch inside an LF file: its three rows read as one
+		// record with too many fields, and count as three.
+		{"cr-only stretch", damageCSV("\n", slices.Concat(rows(40, nil)[:9], []string{strings.Join(rows(40, nil)[9:12], "\r")}, rows(40, nil)[12:])...), 11, 3, "3 lines", 28},
 		// A bad record on one line counts once.
 		{"one line", damageCSV("\n", rows(40, map[int]string{9: `Board "x"`})...), 11, 1, "malformed CSV", 30},
 	} {
