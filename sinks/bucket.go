@@ -55,8 +55,9 @@ func (b *Bucket) Prefix() string { return b.prefix }
 // Scheme returns the URL scheme: s3, gs, azblob, file or mem.
 func (b *Bucket) Scheme() string { return b.scheme }
 
-// wrap makes a Bucket of an opened *blob.Bucket (already prefixed); tests
-// use it to put a fault-injecting driver under the real code.
+// wrap makes a Bucket of an opened *blob.Bucket (already prefixed): what
+// NewBucket returns once it has checked its arguments, and what internal
+// tests use to put a fault-injecting driver under the real code.
 func wrap(bb *blob.Bucket, redactedURL, scheme, prefix string, policy RetryPolicy) *Bucket {
 	return &Bucket{b: bb, url: redactedURL, scheme: scheme, prefix: prefix, retryPolicy: policy.withDefaults()}
 }

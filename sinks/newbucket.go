@@ -49,6 +49,5 @@ func NewBucket(bb *blob.Bucket, rawURL string, opts OpenOptions) (*Bucket, error
 	if prefix != "" {
 		bb = blob.PrefixedBucket(bb, prefix)
 	}
-	b.b, b.scheme, b.prefix = bb, scheme, prefix
-	return b, nil
+	return wrap(bb, b.url, scheme, prefix, opts.Retry), nil
 }
