@@ -51,21 +51,27 @@ func allocsCatalog(t *testing.T) *schema.Catalog {
 	return testCatalog(t, schema.Mapping{Header: "Score", ID: "SCORE_X", Type: schema.Float})
 }
 
-// unitRun is a run with just enough state for the per-row functions.
-func unitRun(t *testing.T) *run {
+// unitStages is a read stage and a write stage over it, with just enough
+// state for the per-row functions: no run.
+type unitStages struct {
+	*reader
+	wr *writer
+}
+
+func unitRun(t *testing.T) *unitStages {
 	t.Helper()
 	return newUnitRun(Options{Catalog: allocsCatalog(t), RunID: "allocs"})
 }
 
-func newUnitRun(o Options) *run {
+func newUnitRun(o Options) *unitStages {
 	o.defaults()
-	r := &run{o: o, log: slog.New(slog.DiscardHandler), sum: &Summary{}, warned: map[string]bool{}}
-	r.reader = newReader(&r.o, r.log, os.TempDir(), r.warnOnce)
-	return r
+	log := slog.New(slog.DiscardHandler)
+	rd := newReader(&o, log, os.TempDir(), func(string) {})
+	return &unitStages{reader: rd, wr: newWriter(&o, log, os.TempDir(), rd, func(string) {})}
 }
 
 // coercedRow plans allocsHeader and coerces allocsRow as readInput does.
-func coercedRow(t *testing.T, r *run) (*headerPlan, []schema.Value, []field) {
+func coercedRow(t *testing.T, r *unitStages) (*headerPlan, []schema.Value, []field) {
 	t.Helper()
 	p, err := r.plan(source.Input{Key: "allocs.csv"}, &source.Header{Names: allocsHeader})
 	if err != nil {
@@ -214,15 +220,15 @@ func TestPartWriterAddAllocsPerRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := r.outputSchema()
-	props, err := r.writerProps()
+	sc := r.wr.outputSchema()
+	props, err := r.wr.writerProps()
 	if err != nil {
 		t.Fatal(err)
 	}
 	work := func(n int) {
 		dir := t.TempDir()
 		files := 0
-		pw, err := newPartWriter(r.partWriterConfig(), dir, sc, props, nil, func(lf localFile) error { files++; return os.Remove(lf.path) })
+		pw, err := newPartWriter(r.wr.partWriterConfig(), dir, sc, props, nil, func(lf localFile) error { files++; return os.Remove(lf.path) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,8 +385,8 @@ func TestCountCategoryAllocs(t *testing.T) {
 		{{col: catCol, bytes: []byte("NOT_A_CATEGORY")}},
 		nil, // no category cell
 	} {
-		r.countCategory(res, fields, catCol)
-		if got := testing.AllocsPerRun(1000, func() { r.countCategory(res, fields, catCol) }); got != 0 {
+		r.wr.countCategory(res, fields, catCol)
+		if got := testing.AllocsPerRun(1000, func() { r.wr.countCategory(res, fields, catCol) }); got != 0 {
 			t.Errorf("countCategory(%v): %v allocs per row, want 0", fields, got)
 		}
 	}

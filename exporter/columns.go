@@ -87,8 +87,7 @@ func (r *reader) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 		}
 	}
 	if p.timeF < 0 {
-		return nil, fmt.Errorf("the header of %s has no event time column %s (headers: %s); map it with schema.columns or set schema.time_column",
-			in.Key, r.o.TimeColumn, strings.Join(h.Names, ", "))
+		return nil, &MissingColumnError{Input: in.Key, Column: r.o.TimeColumn, Role: TimeColumn, Headers: h.Names}
 	}
 	if t := p.typ[p.timeF]; t != schema.Timestamp {
 		return nil, fmt.Errorf("the event time column %s of %s has type %s, want timestamp", r.o.TimeColumn, in.Key, t)
@@ -96,7 +95,7 @@ func (r *reader) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 	for _, k := range r.o.KeyColumns {
 		f := slices.Index(p.colNames, k)
 		if f < 0 {
-			return nil, fmt.Errorf("the header of %s has no column %s named in dedup.key", in.Key, k)
+			return nil, &MissingColumnError{Input: in.Key, Column: k, Role: KeyColumn, Headers: h.Names}
 		}
 		p.keyF = append(p.keyF, f)
 	}
@@ -107,4 +106,29 @@ func (r *reader) plan(in source.Input, h *source.Header) (*headerPlan, error) {
 	slices.SortFunc(p.byID, func(a, b int) int { return strings.Compare(p.colNames[a], p.colNames[b]) })
 	r.plans[h] = p
 	return p, nil
+}
+
+// ColumnRole is what the run needs a column for.
+type ColumnRole int
+
+const (
+	TimeColumn ColumnRole = iota + 1 // the event time (Options.TimeColumn)
+	KeyColumn                        // part of the event key (Options.KeyColumns)
+)
+
+// MissingColumnError is a source header that resolves to no column the run
+// needs.
+type MissingColumnError struct {
+	Input   string // the source input
+	Column  string // the column ID wanted
+	Role    ColumnRole
+	Headers []string // the header as read
+}
+
+func (e *MissingColumnError) Error() string {
+	what := "event time column"
+	if e.Role == KeyColumn {
+		what = "event key column"
+	}
+	return fmt.Sprintf("the header of %s has no %s %s (headers: %s)", e.Input, what, e.Column, strings.Join(e.Headers, ", "))
 }

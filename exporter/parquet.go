@@ -39,8 +39,8 @@ const (
 )
 
 // outputSchema is the Arrow schema of every file of the run.
-func (r *run) outputSchema() *arrow.Schema {
-	return OutputSchema(r.cols.cols, r.o.Parquet.LowerCaseColumns)
+func (wr *writer) outputSchema() *arrow.Schema {
+	return OutputSchema(wr.cols.cols, wr.o.Parquet.LowerCaseColumns)
 }
 
 // OutputSchema is the Arrow schema of the data files for these columns, in
@@ -65,9 +65,9 @@ func ColumnName(id string, lowerCase bool) string {
 }
 
 // fileMeta is the key-value metadata of the run's files.
-func (r *run) fileMeta() ([][2]string, error) {
-	names := make(map[string]string, len(r.cols.cols))
-	for _, c := range r.cols.cols {
+func (wr *writer) fileMeta() ([][2]string, error) {
+	names := make(map[string]string, len(wr.cols.cols))
+	for _, c := range wr.cols.cols {
 		names[c.ID] = c.Friendly
 	}
 	cols, err := json.Marshal(names)
@@ -76,10 +76,10 @@ func (r *run) fileMeta() ([][2]string, error) {
 	}
 	return [][2]string{
 		{MetaColumns, string(cols)},
-		{MetaCatalogVersion, r.o.Catalog.Version},
-		{MetaToolVersion, r.o.ToolVersion},
-		{MetaSource, r.o.Source.Describe()},
-		{MetaRunID, r.o.RunID},
+		{MetaCatalogVersion, wr.o.Catalog.Version},
+		{MetaToolVersion, wr.o.ToolVersion},
+		{MetaSource, wr.o.Source.Describe()},
+		{MetaRunID, wr.o.RunID},
 	}, nil
 }
 
@@ -339,11 +339,11 @@ type partWriterConfig struct {
 }
 
 // partWriterConfig is the configuration of this run's partition writers.
-func (r *run) partWriterConfig() partWriterConfig {
+func (wr *writer) partWriterConfig() partWriterConfig {
 	return partWriterConfig{
-		runID: r.o.RunID, types: r.cols.types,
-		rowGroupRows: r.o.Parquet.RowGroupRows, targetFileBytes: r.o.Parquet.TargetFileBytes,
-		log: r.log, plain: &r.plainCols, batches: &r.batches,
+		runID: wr.o.RunID, types: wr.cols.types,
+		rowGroupRows: wr.o.Parquet.RowGroupRows, targetFileBytes: wr.o.Parquet.TargetFileBytes,
+		log: wr.log, plain: &wr.plainCols, batches: &wr.batches,
 	}
 }
 
@@ -541,7 +541,7 @@ func (pw *partWriter) openFile() error {
 	name := archive.DataFileName(pw.seq, pw.cfg.runID)
 	f, err := os.Create(filepath.Join(pw.dir, name))
 	if err != nil {
-		return fmt.Errorf("create parquet file (work_dir): %w", err)
+		return workDirErr("create a parquet file", err)
 	}
 	pw.file = f
 	pw.hw = &hashingWriter{w: f, h: sha256.New()}
@@ -574,7 +574,7 @@ func (pw *partWriter) closeFile() error {
 		return fmt.Errorf("finish parquet file: %w", err)
 	}
 	if err := pw.file.Close(); err != nil {
-		return fmt.Errorf("close parquet file (work_dir): %w", err)
+		return workDirErr("close a parquet file", err)
 	}
 	lf := localFile{
 		path:    pw.file.Name(),
@@ -626,8 +626,8 @@ func (pw *partWriter) release() {
 	}
 }
 
-func (r *run) writerProps() (*parquet.WriterProperties, error) {
-	c, err := ParseCodec(r.o.Parquet.Compression)
+func (wr *writer) writerProps() (*parquet.WriterProperties, error) {
+	c, err := ParseCodec(wr.o.Parquet.Compression)
 	if err != nil {
 		return nil, err
 	}
@@ -635,24 +635,24 @@ func (r *run) writerProps() (*parquet.WriterProperties, error) {
 		parquet.WithCompression(c),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(int64(r.o.Parquet.RowGroupRows)),
-		parquet.WithCreatedBy("auditexport " + r.o.ToolVersion),
+		parquet.WithMaxRowGroupLength(int64(wr.o.Parquet.RowGroupRows)),
+		parquet.WithCreatedBy("auditexport " + wr.o.ToolVersion),
 	}
 	// The event ID and the event time are (nearly) unique per row: a
 	// dictionary would only fill up, be written, and fall back to plain
 	// encoding in every row group, at the cost of hashing every value.
 	// The same goes for the columns whose dictionary overflowed in an
 	// earlier partition of the run.
-	for _, id := range []string{r.o.IDColumn, r.o.TimeColumn} {
-		if _, ok := r.cols.index[id]; ok {
-			opts = append(opts, parquet.WithDictionaryFor(ColumnName(id, r.o.Parquet.LowerCaseColumns), false))
+	for _, id := range []string{wr.o.IDColumn, wr.o.TimeColumn} {
+		if _, ok := wr.cols.index[id]; ok {
+			opts = append(opts, parquet.WithDictionaryFor(ColumnName(id, wr.o.Parquet.LowerCaseColumns), false))
 		}
 	}
-	for _, path := range r.plainCols.list() {
+	for _, path := range wr.plainCols.list() {
 		opts = append(opts, parquet.WithDictionaryFor(path, false))
 	}
-	if r.o.Parquet.CompressionLevel != 0 {
-		opts = append(opts, parquet.WithCompressionLevel(r.o.Parquet.CompressionLevel))
+	if wr.o.Parquet.CompressionLevel != 0 {
+		opts = append(opts, parquet.WithCompressionLevel(wr.o.Parquet.CompressionLevel))
 	}
 	return parquet.NewWriterProperties(opts...), nil
 }

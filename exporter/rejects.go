@@ -3,7 +3,6 @@ package exporter
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"os"
 )
 
@@ -38,7 +37,7 @@ func (r *rejects) add(rej Reject) error {
 	if r.f == nil {
 		f, err := os.Create(r.path)
 		if err != nil {
-			return fmt.Errorf("create rejects file (work_dir): %w", err)
+			return workDirErr("create the rejects file", err)
 		}
 		r.f, r.w = f, bufio.NewWriter(f)
 		r.enc = json.NewEncoder(r.w)
@@ -51,7 +50,7 @@ func (r *rejects) add(rej Reject) error {
 		r.samples = append(r.samples, s)
 	}
 	if err := r.enc.Encode(rej); err != nil {
-		return fmt.Errorf("write rejects file (work_dir): %w", err)
+		return workDirErr("write the rejects file", err)
 	}
 	return nil
 }

@@ -16,21 +16,20 @@ import (
 )
 
 // run is the state of one export run.
+// It runs three stages in turn: read (the source into spills), write
+// (spills to staged files) and commit (append and publish), and builds the
+// summary from what each returns.
 type run struct {
-	*reader // the read stage; its columns and spills are what the write stage reads
-
-	o         Options
-	log       *slog.Logger
-	work      string
-	sum       *Summary
-	warned    map[string]bool
-	state     *archive.State
-	listed    []source.Input
-	attempt   int
-	phased    map[string]bool
-	phaseMu   sync.Mutex
-	batches   batchPool    // column batches reused by the partition writers
-	plainCols plainColumns // columns written without a dictionary from now on
+	o       Options
+	log     *slog.Logger
+	work    string
+	sum     *Summary
+	warned  map[string]bool
+	state   *archive.State
+	listed  []source.Input
+	rd      *reader
+	phased  map[string]bool
+	phaseMu sync.Mutex
 }
 
 // Run performs one export: bring the archive to a consistent state (finish
@@ -59,7 +58,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	work, err := os.MkdirTemp(o.WorkDir, "auditexport-"+o.RunID+"-")
 	if err != nil {
-		return sum, fmt.Errorf("create a work directory in %q (run.work_dir): %w", o.WorkDir, err)
+		return sum, &WorkDirError{Op: "create a work directory", Dir: o.WorkDir, Err: err}
 	}
 	defer os.RemoveAll(work)
 	r := &run{
@@ -70,9 +69,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		warned: map[string]bool{},
 		phased: map[string]bool{},
 	}
-	r.reader = newReader(&r.o, r.log, work, r.warnOnce)
+	r.rd = newReader(&r.o, r.log, work, r.warnOnce)
 	err = r.do(ctx)
-	sum.RejectSamples = r.rej.samples
+	sum.RejectSamples = r.rd.rej.samples
 	sum.Finished = o.Now().UTC()
 	return sum, err
 }
@@ -98,19 +97,19 @@ func (r *run) do(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("plan", "source", r.sum.Source, "inputs", len(inputs), "skipped", r.sum.InputsSkipped, "window", r.sum.Window)
-	r.reader.inputs = len(inputs)
+	r.rd.inputs = len(inputs)
 	readErr := func() error {
-		defer r.spills.closeAll()
+		defer r.rd.spills.closeAll()
 		for _, in := range inputs {
-			if err := r.readInput(ctx, in); err != nil {
+			if err := r.rd.readInput(ctx, in); err != nil {
 				return err
 			}
 			r.phase(PhaseRead)
 		}
 		return nil
 	}()
-	r.read.summarize(r.sum)
-	hasRejects, err := r.rej.close()
+	r.rd.read.summarize(r.sum)
+	hasRejects, err := r.rd.rej.close()
 	if readErr != nil {
 		return readErr
 	}
@@ -119,7 +118,7 @@ func (r *run) do(ctx context.Context) error {
 	}
 	if hasRejects && !r.o.DryRun {
 		key := archive.RejectsKey(r.o.RunID)
-		if _, err := r.o.Dest.PutFile(ctx, key, r.rej.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/x-ndjson"}); err != nil {
+		if _, err := r.o.Dest.PutFile(ctx, key, r.rd.rej.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/x-ndjson"}); err != nil {
 			return fmt.Errorf("upload the rejects file: %w", err)
 		}
 		r.sum.RejectsKey = key
@@ -138,7 +137,7 @@ func (r *run) do(ctx context.Context) error {
 // warnEmptyKeys reports rows keyed by the whole row because a configured
 // key column was empty in them.
 func (r *run) warnEmptyKeys() {
-	r.sum.RowsKeyEmpty = r.keys.emptyKey
+	r.sum.RowsKeyEmpty = r.rd.keys.emptyKey
 	if r.sum.RowsKeyEmpty == 0 {
 		return
 	}
@@ -221,7 +220,7 @@ func (r *run) narrowWindow() {
 	from := wm.Add(-r.o.Lookback)
 	if from.After(r.o.Window.From) {
 		r.o.Window.From = from
-		r.lookbackFrom = from.UnixMicro()
+		r.rd.lookbackFrom = from.UnixMicro()
 	}
 }
 
@@ -259,56 +258,56 @@ func (r *run) inputs(ctx context.Context) ([]source.Input, error) {
 // are still here, so the partitions are written again without the events
 // the other run committed.
 func (r *run) commitLoop(ctx context.Context) error {
+	wr := newWriter(&r.o, r.log, r.work, r.rd, r.phase)
+	c := &committer{dest: r.o.Dest, log: r.log, phase: r.phase, meta: commitMeta{
+		runID: r.o.RunID, command: r.o.Command, tool: r.o.ToolVersion, window: r.sum.Window,
+		shape: r.shape(),
+	}, now: r.o.Now}
 	// The lease keeps other runs from collecting what this run stages, for
 	// as long as it runs: staged files older than run.staging_grace are not
 	// debris while it is renewed.
-	var lease *archive.Lease
 	if !r.o.DryRun {
 		var err error
-		if lease, err = archive.HoldLease(ctx, r.o.Dest, r.o.RunID, r.o.StagingGrace, r.log); err != nil {
+		if c.lease, err = archive.HoldLease(ctx, r.o.Dest, r.o.RunID, r.o.StagingGrace, r.log); err != nil {
 			return err
 		}
 		defer func() {
 			cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			lease.Release(cleanup)
+			c.lease.Release(cleanup)
 		}()
 	}
-	for {
-		r.attempt++
-		r.sum.CommitAttempts = r.attempt
-		st, err := r.writePartitions(ctx)
+	read := readProgress{
+		source: r.sum.Source, incremental: r.o.Incremental, listed: r.listed,
+		maxEventTime: r.sum.Progress.MaxEventTime, read: r.sum.Progress.Inputs,
+	}
+	for attempt := 1; ; attempt++ {
+		r.sum.CommitAttempts = attempt
+		st, err := wr.writePartitions(ctx, attempt)
 		st.summarize(r.sum)
 		if err != nil {
-			r.abandonStaged(ctx, st)
+			c.abandon(ctx, st)
 			return err
 		}
 		if r.o.DryRun {
 			return nil
 		}
 		r.phase(PhaseStaged)
-		c := r.newCommit(st)
-		if c == nil {
+		var prev archive.Progress
+		if h := r.state.Head; h != nil {
+			prev = h.Source
+		}
+		cm := c.build(r.state, st, read.next(prev, r.o.Now()))
+		if cm == nil {
 			r.log.Info("nothing new to commit")
 			if r.state.Head != nil {
 				r.sum.HeadCommit, r.sum.HeadSHA256 = r.state.Head.Number, r.state.HeadSHA256
 			}
 			return nil
 		}
-		// A commit must never name a file that is gone: no run could
-		// publish it.
-		if err := lease.Check(); err != nil {
-			r.abandonStaged(ctx, st)
-			return err
-		}
-		if err := archive.CheckStaged(ctx, r.o.Dest, c); err != nil {
-			r.abandonStaged(ctx, st)
-			return err
-		}
-		headSHA, err := archive.Append(ctx, r.o.Dest, c)
-		if errors.Is(err, archive.ErrConflict) && r.attempt < r.o.MaxCommitAttempts {
-			r.log.Warn("another run committed first; re-planning against the new log", "commit", c.Number)
-			r.abandonStaged(ctx, st)
+		headSHA, err := c.commit(ctx, cm, st)
+		if errors.Is(err, archive.ErrConflict) && attempt < r.o.MaxCommitAttempts {
+			r.log.Warn("another run committed first; re-planning against the new log", "commit", cm.Number)
 			if r.state, err = archive.LoadState(ctx, r.o.Dest); err != nil {
 				return err
 			}
@@ -321,115 +320,23 @@ func (r *run) commitLoop(ctx context.Context) error {
 			continue
 		}
 		if errors.Is(err, archive.ErrConflict) {
-			r.abandonStaged(ctx, st)
-			return fmt.Errorf("%w %d times in a row; nothing of this run was committed, run it again", err, r.attempt)
+			return fmt.Errorf("%w %d times in a row; nothing of this run was committed, run it again", err, attempt)
+		}
+		if headSHA != "" {
+			// Committed, published or not.
+			r.sum.Commit = cm.Number
+			r.sum.HeadCommit, r.sum.HeadSHA256 = cm.Number, headSHA
 		}
 		if err != nil {
-			// The commit may have landed even though the call failed: its
-			// staged files must stay. If it landed, the next run publishes
-			// it; if not, they are debris removed after run.staging_grace.
-			return fmt.Errorf("%w (whether commit %d was created is unknown; its staged files are kept for the next run)", err, c.Number)
+			return err
 		}
-		r.sum.Commit = c.Number
-		r.sum.HeadCommit, r.sum.HeadSHA256 = c.Number, headSHA
-		r.phase(PhaseCommitted)
-		if err := archive.Publish(ctx, r.o.Dest, c, func() { r.phase(PhasePublish) }); err != nil {
-			return fmt.Errorf("%w (commit %d is safe in the log; the next run finishes publishing it)", err, c.Number)
-		}
-		for _, f := range c.Files {
+		for _, f := range cm.Files {
 			f.Staging = ""
 			r.sum.Files = append(r.sum.Files, f)
 		}
-		r.log.Info("committed", "commit", c.Number, "files", len(c.Files), "rows", r.sum.RowsWritten)
+		r.log.Info("committed", "commit", cm.Number, "files", len(cm.Files), "rows", r.sum.RowsWritten)
 		return nil
 	}
-}
-
-// abandonStaged removes what an attempt staged, even when ctx is done.
-func (r *run) abandonStaged(ctx context.Context, st *staged) {
-	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	r.removeStaged(cleanup, st)
-}
-
-// newCommit builds the next commit, or returns nil when the run adds no
-// file and moves no progress.
-func (r *run) newCommit(st *staged) *archive.Commit {
-	var prev archive.Progress
-	if h := r.state.Head; h != nil {
-		prev = h.Source
-	}
-	next := r.progress(prev)
-	if len(st.files) == 0 && progressEqual(prev, next) {
-		return nil
-	}
-	return &archive.Commit{
-		Version:  archive.CommitVersion,
-		Number:   r.state.NextNumber(),
-		Previous: r.state.HeadSHA256,
-		RunID:    r.o.RunID,
-		Command:  r.o.Command,
-		Created:  r.o.Now().UTC(),
-		Tool:     r.o.ToolVersion,
-		Window:   r.sum.Window,
-		Files:    append([]archive.File{}, st.files...),
-		Keys:     append([]archive.KeyFile{}, st.keys...),
-		Source:   next,
-		Shape:    r.shape(),
-	}
-}
-
-// progress is the archive's source progress after this run: the watermark
-// moves forward only; an incremental run records the inputs it read in full
-// and forgets those the source no longer lists.
-func (r *run) progress(prev archive.Progress) archive.Progress {
-	next := archive.Progress{Source: r.sum.Source, Watermark: prev.Watermark, Inputs: []archive.Input{}}
-	if t := r.sum.Progress.MaxEventTime; t.After(next.Watermark) {
-		next.Watermark = t
-	}
-	// Event times may run up to MaxFutureSkew ahead of the clock; the
-	// watermark never does.
-	if now := r.o.Now().UTC(); next.Watermark.After(now) {
-		next.Watermark = now.Truncate(time.Microsecond)
-	}
-	if !r.o.Incremental {
-		next.Inputs = append(next.Inputs, prev.Inputs...)
-		return next
-	}
-	listed := map[archive.Input]bool{}
-	for _, in := range r.listed {
-		listed[archive.Input{Key: in.Key, ETag: in.ETag, Size: in.Size}] = true
-	}
-	seen := map[archive.Input]bool{}
-	add := func(in archive.Input) {
-		if in.ETag != "" && listed[in] && !seen[in] {
-			seen[in] = true
-			next.Inputs = append(next.Inputs, in)
-		}
-	}
-	for _, in := range prev.Inputs {
-		add(in)
-	}
-	for _, in := range r.sum.Progress.Inputs {
-		add(archive.Input{Key: in.Key, ETag: in.ETag, Size: in.Size})
-	}
-	return next
-}
-
-func progressEqual(a, b archive.Progress) bool {
-	if !a.Watermark.Equal(b.Watermark) || len(a.Inputs) != len(b.Inputs) {
-		return false
-	}
-	have := map[archive.Input]bool{}
-	for _, in := range a.Inputs {
-		have[in] = true
-	}
-	for _, in := range b.Inputs {
-		if !have[in] {
-			return false
-		}
-	}
-	return true
 }
 
 // checkRejects fails the run when rejected rows pass the thresholds, before
@@ -444,22 +351,41 @@ func (r *run) checkRejects() error {
 		where = "see " + r.sum.RejectsKey + " in the destination"
 	}
 	if r.o.Rejects.MaxRows >= 0 && n > r.o.Rejects.MaxRows {
-		return &RejectsError{Rejected: n, Read: read, Limit: fmt.Sprintf("rejects.max_rows=%d", r.o.Rejects.MaxRows), Where: where}
+		return &RejectsError{Rejected: n, Read: read, Over: RejectsMaxRows, MaxRows: r.o.Rejects.MaxRows, Where: where}
 	}
 	if frac := float64(n) / float64(read); frac > r.o.Rejects.MaxFraction {
-		return &RejectsError{Rejected: n, Read: read, Limit: fmt.Sprintf("rejects.max_fraction=%g", r.o.Rejects.MaxFraction), Where: where}
+		return &RejectsError{Rejected: n, Read: read, Over: RejectsMaxFraction, MaxFraction: r.o.Rejects.MaxFraction, Where: where}
 	}
 	return nil
 }
 
+// RejectsLimit names the threshold a RejectsError passed.
+type RejectsLimit int
+
+const (
+	RejectsMaxRows     RejectsLimit = iota + 1 // Options.Rejects.MaxRows
+	RejectsMaxFraction                         // Options.Rejects.MaxFraction
+)
+
 // RejectsError fails a run whose rejected rows pass a threshold.
 type RejectsError struct {
 	Rejected, Read int64
-	Limit, Where   string
+	Over           RejectsLimit // the threshold passed
+	MaxRows        int64        // its value, when Over is RejectsMaxRows
+	MaxFraction    float64      // its value, when Over is RejectsMaxFraction
+	Where          string       // where the rejected rows are
+}
+
+// Limit is the threshold passed, as "max_rows=N" or "max_fraction=F".
+func (e *RejectsError) Limit() string {
+	if e.Over == RejectsMaxFraction {
+		return fmt.Sprintf("max_fraction=%g", e.MaxFraction)
+	}
+	return fmt.Sprintf("max_rows=%d", e.MaxRows)
 }
 
 func (e *RejectsError) Error() string {
-	return fmt.Sprintf("%d of %d rows were rejected, over %s; nothing was written (%s)", e.Rejected, e.Read, e.Limit, e.Where)
+	return fmt.Sprintf("%d of %d rows were rejected, over the rejects limit %s; nothing was written (%s)", e.Rejected, e.Read, e.Limit(), e.Where)
 }
 
 func (r *run) warnOnce(msg string) {
@@ -470,3 +396,22 @@ func (r *run) warnOnce(msg string) {
 	r.sum.Warnings = append(r.sum.Warnings, msg)
 	r.log.Warn(msg)
 }
+
+// WorkDirError is a failure to use the local work directory (disk full, no
+// permission): what the run was doing there, and the OS error.
+type WorkDirError struct {
+	Op  string
+	Dir string // the directory, when the error is about it
+	Err error
+}
+
+func workDirErr(op string, err error) error { return &WorkDirError{Op: op, Err: err} }
+
+func (e *WorkDirError) Error() string {
+	if e.Dir != "" {
+		return fmt.Sprintf("%s in %q: %v", e.Op, e.Dir, e.Err)
+	}
+	return fmt.Sprintf("%s in the work directory: %v", e.Op, e.Err)
+}
+
+func (e *WorkDirError) Unwrap() error { return e.Err }

@@ -293,8 +293,8 @@ func TestRunConfiguredKey(t *testing.T) {
 		t.Fatalf("written %d, want 2 (r1 once, r2 once)", r.sum.RowsWritten)
 	}
 	r = exportFiles(t, map[string][]byte{"a.csv": []byte(a)}, func(o *Options) { o.KeyColumns = []string{"NO_SUCH_COLUMN"} })
-	if r.err == nil || !strings.Contains(r.err.Error(), "NO_SUCH_COLUMN") || !strings.Contains(r.err.Error(), "dedup.key") {
-		t.Fatalf("err = %v, want one naming NO_SUCH_COLUMN and dedup.key", r.err)
+	if me, ok := errors.AsType[*MissingColumnError](r.err); !ok || me.Column != "NO_SUCH_COLUMN" || me.Role != KeyColumn {
+		t.Fatalf("err = %v, want a MissingColumnError for key column NO_SUCH_COLUMN", r.err)
 	}
 }
 
@@ -335,7 +335,7 @@ func TestRunRejects(t *testing.T) {
 		o.Rejects = RejectOptions{MaxRows: 0, MaxFraction: 1}
 	})
 	var re *RejectsError
-	if !errors.As(r.err, &re) || re.Rejected != 1 || !strings.Contains(r.err.Error(), "rejects.max_rows=0") {
+	if !errors.As(r.err, &re) || re.Rejected != 1 || re.Over != RejectsMaxRows || re.MaxRows != 0 || !strings.Contains(r.err.Error(), "max_rows=0") {
 		t.Fatalf("err = %v, want a RejectsError naming rejects.max_rows", r.err)
 	}
 	for _, k := range keys(t, r.dest) {
@@ -347,7 +347,7 @@ func TestRunRejects(t *testing.T) {
 		o.Catalog = testCatalog(t, customColumns...)
 		o.Rejects = RejectOptions{MaxRows: -1, MaxFraction: 0.2}
 	})
-	if !errors.As(r.err, &re) || !strings.Contains(r.err.Error(), "rejects.max_fraction=0.2") {
+	if !errors.As(r.err, &re) || re.Over != RejectsMaxFraction || re.MaxFraction != 0.2 || !strings.Contains(r.err.Error(), "max_fraction=0.2") {
 		t.Fatalf("err = %v, want a RejectsError naming rejects.max_fraction", r.err)
 	}
 }

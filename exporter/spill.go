@@ -47,13 +47,13 @@ func (s *spills) add(partition string, row []byte) error {
 		}
 		f, err := os.OpenFile(sp.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
-			return fmt.Errorf("open spill file (work_dir): %w", err)
+			return workDirErr("open a spill file", err)
 		}
 		sp.f, sp.w = f, bufio.NewWriterSize(f, 64<<10)
 		s.open++
 	}
 	if _, err := sp.w.Write(row); err != nil {
-		return fmt.Errorf("write spill file %s (work_dir): %w", sp.path, err)
+		return workDirErr("write spill file "+sp.path, err)
 	}
 	sp.rows++
 	return nil
@@ -66,7 +66,7 @@ func (s *spills) closeAll() error {
 			continue
 		}
 		if err := sp.w.Flush(); err != nil {
-			errs = append(errs, fmt.Errorf("flush spill file %s (work_dir): %w", sp.path, err))
+			errs = append(errs, workDirErr("flush spill file "+sp.path, err))
 		}
 		if err := sp.f.Close(); err != nil {
 			errs = append(errs, err)

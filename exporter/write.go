@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -41,6 +41,31 @@ type categoryCount struct {
 	unknown bool // not a category of the catalog
 }
 
+// writer is the write stage: it reads the read stage's spills back and
+// stages the events the archive does not hold as Parquet files, with a key
+// file per partition. It takes the columns and spills the read stage
+// produced; what it keeps between attempts is only what its partition
+// writers share (batches, and the columns learnt to be written plain).
+type writer struct {
+	o      *Options
+	log    *slog.Logger
+	work   string       // local directory for encoded files and buckets
+	cols   *columnSet   // the read stage's output columns
+	spills *spills      // the read stage's spills, one per partition
+	phase  func(string) // reports reaching a phase point
+	// lookbackFrom is the read stage's: an event older than it is late.
+	lookbackFrom int64
+
+	attempt   int          // the attempt being written, which names its staging directory
+	batches   batchPool    // column batches reused by the partition writers
+	plainCols plainColumns // columns written without a dictionary from now on
+}
+
+// newWriter starts the write stage over what rd read.
+func newWriter(o *Options, log *slog.Logger, work string, rd *reader, phase func(string)) *writer {
+	return &writer{o: o, log: log, work: work, cols: rd.cols, spills: rd.spills, lookbackFrom: rd.lookbackFrom, phase: phase}
+}
+
 // writePartitions reads each partition's spill back, drops events whose key
 // it has seen in this run or finds committed in the archive, and encodes the
 // rest as Parquet files staged in the destination with a key file per
@@ -48,21 +73,22 @@ type categoryCount struct {
 // commit race: it starts from the spills each time. Up to Options.Workers
 // partitions are written at once; which events land where does not depend
 // on it (how a column is encoded may: see plainColumns).
-func (r *run) writePartitions(ctx context.Context) (*staged, error) {
-	sc := r.outputSchema()
+func (wr *writer) writePartitions(ctx context.Context, attempt int) (*staged, error) {
+	wr.attempt = attempt
+	sc := wr.outputSchema()
 	// Checked here once; each partition takes its own (writerProps).
-	if _, err := r.writerProps(); err != nil {
+	if _, err := wr.writerProps(); err != nil {
 		return &staged{}, err
 	}
-	meta, err := r.fileMeta()
+	meta, err := wr.fileMeta()
 	if err != nil {
 		return &staged{}, err
 	}
-	catCol, hasCat := r.cols.index[r.o.CategoryColumn]
-	parts := r.spills.partitions()
+	catCol, hasCat := wr.cols.index[wr.o.CategoryColumn]
+	parts := wr.spills.partitions()
 	results := make([]*partResult, len(parts))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.o.Workers)
+	g.SetLimit(wr.o.Workers)
 	for i, part := range parts {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
@@ -70,10 +96,10 @@ func (r *run) writePartitions(ctx context.Context) (*staged, error) {
 			}
 			res := &partResult{stats: PartitionStats{Partition: part}, categories: map[string]*categoryCount{}}
 			results[i] = res
-			if err := r.writePartition(gctx, part, res, sc, meta, catCol, hasCat); err != nil {
+			if err := wr.writePartition(gctx, part, res, sc, meta, catCol, hasCat); err != nil {
 				return err
 			}
-			r.log.Info("partition", "partition", part, "rows", res.stats.Rows, "duplicate", res.stats.Duplicate,
+			wr.log.Info("partition", "partition", part, "rows", res.stats.Rows, "duplicate", res.stats.Duplicate,
 				"already_archived", res.stats.Archived, "files", res.stats.Files)
 			return nil
 		})
@@ -171,31 +197,31 @@ func bucketOf(k eventKey, n int) int {
 	return int(k[0]) * n / 256
 }
 
-func (r *run) writePartition(ctx context.Context, part string, res *partResult, sc *arrow.Schema, meta [][2]string, catCol int, hasCat bool) error {
+func (wr *writer) writePartition(ctx context.Context, part string, res *partResult, sc *arrow.Schema, meta [][2]string, catCol int, hasCat bool) error {
 	pj := &partitionJob{part: part, res: res, catCol: catCol, hasCat: hasCat}
-	if !r.o.DryRun {
-		cleanup, err := r.openOutputs(ctx, pj, sc, meta)
+	if !wr.o.DryRun {
+		cleanup, err := wr.openOutputs(ctx, pj, sc, meta)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
 	}
-	buckets := bucketsFor(r.spills.parts[part].rows, r.o.Workers)
-	src, names, err := r.bucketSpills(part, buckets)
+	buckets := bucketsFor(wr.spills.parts[part].rows, wr.o.Workers)
+	src, names, err := wr.bucketSpills(part, buckets)
 	if err != nil {
 		return err
 	}
 	// A missing or truncated key file would let committed events through
 	// as new: refuse before the partition's first row is written.
-	if pj.keyFiles, err = archive.CheckKeys(ctx, r.o.Dest, part); err != nil {
+	if pj.keyFiles, err = archive.CheckKeys(ctx, wr.o.Dest, part); err != nil {
 		return err
 	}
 	for b, name := range names {
-		if err := r.writeBucket(ctx, pj, src, name, b, buckets); err != nil {
+		if err := wr.writeBucket(ctx, pj, src, name, b, buckets); err != nil {
 			return err
 		}
 	}
-	return r.finishPartition(ctx, pj)
+	return wr.finishPartition(ctx, pj)
 }
 
 // partitionJob is the state of writing one partition: its result, and its
@@ -216,10 +242,10 @@ type partitionJob struct {
 // openOutputs starts the partition's Parquet and key file writers in a
 // work directory of their own; each finished Parquet file is staged. The
 // returned cleanup releases them and removes the directory.
-func (r *run) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.Schema, meta [][2]string) (cleanup func(), err error) {
-	dir, err := os.MkdirTemp(r.work, "parquet-")
+func (wr *writer) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.Schema, meta [][2]string) (cleanup func(), err error) {
+	dir, err := os.MkdirTemp(wr.work, "parquet-")
 	if err != nil {
-		return nil, fmt.Errorf("work_dir: %w", err)
+		return nil, workDirErr("create a directory", err)
 	}
 	closers := []func(){func() { os.RemoveAll(dir) }}
 	cleanup = func() {
@@ -236,13 +262,13 @@ func (r *run) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.Schem
 		return nil, err
 	}
 	closers = append(closers, pj.kw.close)
-	props, err := r.writerProps()
+	props, err := wr.writerProps()
 	if err != nil {
 		return nil, err
 	}
 	res := pj.res
-	pj.pw, err = newPartWriter(r.partWriterConfig(), dir, sc, props, meta, func(lf localFile) error {
-		st, err := r.stage(ctx, pj.part, lf)
+	pj.pw, err = newPartWriter(wr.partWriterConfig(), dir, sc, props, meta, func(lf localFile) error {
+		st, err := wr.stage(ctx, pj.part, lf)
 		if err != nil {
 			return err
 		}
@@ -262,11 +288,11 @@ func (r *run) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.Schem
 // committed keys first, so that an event already in the archive is not
 // written again, whichever export or run it came from; then each row whose
 // key neither the archive nor this run has met.
-func (r *run) writeBucket(ctx context.Context, pj *partitionJob, src *spills, name string, b, buckets int) error {
+func (wr *writer) writeBucket(ctx context.Context, pj *partitionJob, src *spills, name string, b, buckets int) error {
 	// seen maps each key to whether it is committed (true) or was first
 	// met in this run (false).
 	seen := make(map[eventKey]bool, src.parts[name].rows)
-	if _, err := archive.ReadKeyFiles(ctx, r.o.Dest, pj.part, pj.keyFiles, func(k archive.Key) {
+	if _, err := archive.ReadKeyFiles(ctx, wr.o.Dest, pj.part, pj.keyFiles, func(k archive.Key) {
 		if bucketOf(k, buckets) == b {
 			seen[k] = true
 		}
@@ -288,7 +314,7 @@ func (r *run) writeBucket(ctx context.Context, pj *partitionJob, src *spills, na
 		if err != nil {
 			return fmt.Errorf("read spill of %s: %w", pj.part, err)
 		}
-		key, micros, fields, err := decodeRow(body, r.cols.types, pj.dec)
+		key, micros, fields, err := decodeRow(body, wr.cols.types, pj.dec)
 		if err != nil {
 			return fmt.Errorf("read spill of %s: %w", pj.part, err)
 		}
@@ -303,11 +329,11 @@ func (r *run) writeBucket(ctx context.Context, pj *partitionJob, src *spills, na
 		}
 		seen[key] = false
 		res.stats.Rows++
-		if micros < r.lookbackFrom {
+		if micros < wr.lookbackFrom {
 			res.stats.Late++
 		}
 		if pj.hasCat {
-			r.countCategory(res, fields, pj.catCol)
+			wr.countCategory(res, fields, pj.catCol)
 		}
 		if pj.pw != nil {
 			written = append(written, key)
@@ -329,7 +355,7 @@ func (r *run) writeBucket(ctx context.Context, pj *partitionJob, src *spills, na
 
 // finishPartition closes the partition's last Parquet file and stages its
 // key file.
-func (r *run) finishPartition(ctx context.Context, pj *partitionJob) error {
+func (wr *writer) finishPartition(ctx context.Context, pj *partitionJob) error {
 	if pj.pw == nil {
 		return nil
 	}
@@ -337,14 +363,14 @@ func (r *run) finishPartition(ctx context.Context, pj *partitionJob) error {
 		return err
 	}
 	if pj.kw.count > 0 {
-		kf, err := r.stageKeys(ctx, pj.part, pj.kw)
+		kf, err := wr.stageKeys(ctx, pj.part, pj.kw)
 		if err != nil {
 			return err
 		}
 		pj.res.keys = &kf
 	}
 	if pj.res.stats.Files > 0 {
-		r.phase(PhaseStage)
+		wr.phase(PhaseStage)
 	}
 	return nil
 }
@@ -359,7 +385,7 @@ type keyWriter struct {
 func newKeyWriter(path string) (*keyWriter, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("create key file (work_dir): %w", err)
+		return nil, workDirErr("create a key file", err)
 	}
 	kw := &keyWriter{f: f, w: bufio.NewWriter(f)}
 	if _, err := kw.w.Write(archive.KeysHeader()); err != nil {
@@ -371,7 +397,7 @@ func newKeyWriter(path string) (*keyWriter, error) {
 func (kw *keyWriter) write(keys []archive.Key) error {
 	for i := range keys {
 		if _, err := kw.w.Write(keys[i][:]); err != nil {
-			return fmt.Errorf("write key file (work_dir): %w", err)
+			return workDirErr("write a key file", err)
 		}
 	}
 	kw.count += int64(len(keys))
@@ -381,7 +407,7 @@ func (kw *keyWriter) write(keys []archive.Key) error {
 // finish flushes the file and returns its path.
 func (kw *keyWriter) finish() (string, error) {
 	if err := kw.w.Flush(); err != nil {
-		return "", fmt.Errorf("write key file (work_dir): %w", err)
+		return "", workDirErr("write a key file", err)
 	}
 	return kw.f.Name(), nil
 }
@@ -391,20 +417,20 @@ func (kw *keyWriter) close() { kw.f.Close() }
 // bucketSpills returns where to read a partition's rows from: its own spill
 // when one bucket is enough, else sub-spills split by key bucket (one extra
 // local pass over the partition).
-func (r *run) bucketSpills(part string, buckets int) (*spills, []string, error) {
+func (wr *writer) bucketSpills(part string, buckets int) (*spills, []string, error) {
 	if buckets == 1 {
-		return r.spills, []string{part}, nil
+		return wr.spills, []string{part}, nil
 	}
-	dir, err := os.MkdirTemp(r.work, "buckets-")
+	dir, err := os.MkdirTemp(wr.work, "buckets-")
 	if err != nil {
-		return nil, nil, fmt.Errorf("work_dir: %w", err)
+		return nil, nil, workDirErr("create a directory", err)
 	}
 	sub := newSpills(dir)
 	names := make([]string, buckets)
 	for i := range names {
 		names[i] = strconv.Itoa(i)
 	}
-	sr, err := r.spills.reader(part)
+	sr, err := wr.spills.reader(part)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -441,7 +467,7 @@ func (r *run) bucketSpills(part string, buckets int) (*spills, []string, error) 
 	if err := sub.closeAll(); err != nil {
 		return nil, nil, err
 	}
-	r.log.Info("partition split for dedup", "partition", part, "buckets", buckets)
+	wr.log.Info("partition split for dedup", "partition", part, "buckets", buckets)
 	return sub, names, nil
 }
 
@@ -451,7 +477,7 @@ func sortKeys(ks []archive.Key) {
 
 // countCategory counts the event's category; looking up a category met
 // before costs no allocation.
-func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) {
+func (wr *writer) countCategory(res *partResult, fields []decodedField, catCol int) {
 	var v []byte
 	for _, f := range fields {
 		if f.col == catCol {
@@ -473,28 +499,23 @@ func (r *run) countCategory(res *partResult, fields []decodedField, catCol int) 
 		return
 	}
 	name := string(v)
-	_, known := r.o.Catalog.Category(name)
+	_, known := wr.o.Catalog.Category(name)
 	res.categories[name] = &categoryCount{n: 1, unknown: !known}
-}
-
-// stagingDir is where this attempt of the run stages its objects.
-func (r *run) stagingDir() string {
-	return archive.StagingDir(r.o.RunID, r.attempt)
 }
 
 // stage uploads one finished file under the run's staging prefix, checking
 // that the stored object is the one encoded.
-func (r *run) stage(ctx context.Context, part string, lf localFile) (archive.File, error) {
-	final := path.Join(part, lf.name)
-	key := r.stagingDir() + final
-	w, err := r.o.Dest.PutFile(ctx, key, lf.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/vnd.apache.parquet"})
+func (wr *writer) stage(ctx context.Context, part string, lf localFile) (archive.File, error) {
+	final := archive.DataKey(part, lf.name)
+	key := archive.StagingKey(wr.o.RunID, wr.attempt, final)
+	w, err := wr.o.Dest.PutFile(ctx, key, lf.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/vnd.apache.parquet"})
 	if err != nil {
 		return archive.File{}, err
 	}
 	if w.SHA256 != lf.sha256 || w.Size != lf.bytes {
 		return archive.File{}, fmt.Errorf("upload %s: stored %d bytes sha256 %s, encoded %d bytes sha256 %s", key, w.Size, w.SHA256, lf.bytes, lf.sha256)
 	}
-	r.log.Debug("staged file", "key", key, "rows", lf.rows, "bytes", lf.bytes)
+	wr.log.Debug("staged file", "key", key, "rows", lf.rows, "bytes", lf.bytes)
 	return archive.File{
 		Key: final, Partition: part, Rows: lf.rows, Bytes: lf.bytes, SHA256: lf.sha256,
 		MinTime: lf.minTime, MaxTime: lf.maxTime, Staging: key,
@@ -502,28 +523,18 @@ func (r *run) stage(ctx context.Context, part string, lf localFile) (archive.Fil
 }
 
 // stageKeys uploads the key file of the rows this run writes to a partition.
-func (r *run) stageKeys(ctx context.Context, part string, kw *keyWriter) (archive.KeyFile, error) {
+func (wr *writer) stageKeys(ctx context.Context, part string, kw *keyWriter) (archive.KeyFile, error) {
 	path, err := kw.finish()
 	if err != nil {
 		return archive.KeyFile{}, err
 	}
-	final := archive.KeyFileKey(part, r.o.RunID)
-	staging := r.stagingDir() + final
-	w, err := r.o.Dest.PutFile(ctx, staging, path, sinks.PutOptions{IfNotExist: true, ContentType: "application/octet-stream"})
+	final := archive.KeyFileKey(part, wr.o.RunID)
+	staging := archive.StagingKey(wr.o.RunID, wr.attempt, final)
+	w, err := wr.o.Dest.PutFile(ctx, staging, path, sinks.PutOptions{IfNotExist: true, ContentType: "application/octet-stream"})
 	if err != nil {
 		return archive.KeyFile{}, err
 	}
 	return archive.KeyFile{
 		Key: final, Partition: part, Count: kw.count, Bytes: w.Size, SHA256: w.SHA256, Staging: staging,
 	}, nil
-}
-
-// removeStaged deletes the objects an attempt staged, best effort: what
-// is left is debris that no reader lists and a later run collects.
-func (r *run) removeStaged(ctx context.Context, st *staged) {
-	for _, k := range st.stagingKeys() {
-		if err := r.o.Dest.Delete(ctx, k); err != nil && !errors.Is(err, sinks.ErrNotFound) {
-			r.log.Warn("remove staging file", "key", k, "err", err)
-		}
-	}
 }

@@ -71,6 +71,15 @@ func words(err error) (string, bool) {
 		return e.Where(func(i int) string { return fmt.Sprintf("schema.columns[%d]", i) }), true
 	case *exporter.ShapeError:
 		return shapeWords(e), true
+	case *exporter.MissingColumnError:
+		if e.Role == exporter.KeyColumn {
+			return e.Error() + "; it is named in dedup.key: map it with schema.columns or change dedup.key", true
+		}
+		return e.Error() + "; map it with schema.columns or set schema.time_column", true
+	case *exporter.RejectsError:
+		return fmt.Sprintf("%d of %d rows were rejected, over rejects.%s; nothing was written (%s)", e.Rejected, e.Read, e.Limit(), e.Where), true
+	case *exporter.WorkDirError:
+		return e.Error() + " (run.work_dir)", true
 	}
 	return "", false
 }

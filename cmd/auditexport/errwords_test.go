@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditexport/auditexport/exporter"
 	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/schema"
 )
@@ -46,6 +47,16 @@ func TestUserErrorText(t *testing.T) {
 		{"keys missing", &archive.DamagedError{Key: "_auditexport/keys/event_date=2026-11-24/",
 			Err: fmt.Errorf("%w in event_date=2026-11-24: key file x is missing; a run would archive those events again, so nothing is written: restore the key files from object versioning or a backup (their commits record size and sha256)", archive.ErrKeysMissing)},
 			"committed event keys are missing in event_date=2026-11-24: key file x is missing; a run would archive those events again, so nothing is written: restore the key files from object versioning or a backup (their commits record size and sha256); run auditexport verify"},
+		{"no time column", fmt.Errorf("read: %w", &exporter.MissingColumnError{Input: "a.csv", Column: "TIMESTAMP", Role: exporter.TimeColumn, Headers: []string{"When", "Who"}}),
+			"read: the header of a.csv has no event time column TIMESTAMP (headers: When, Who); map it with schema.columns or set schema.time_column"},
+		{"no key column", &exporter.MissingColumnError{Input: "a.csv", Column: "REQUEST_ID", Role: exporter.KeyColumn, Headers: []string{"Timestamp"}},
+			"the header of a.csv has no event key column REQUEST_ID (headers: Timestamp); it is named in dedup.key: map it with schema.columns or change dedup.key"},
+		{"rejects over max_rows", &exporter.RejectsError{Rejected: 3, Read: 10, Over: exporter.RejectsMaxRows, MaxRows: 2, Where: "see r.jsonl"},
+			"3 of 10 rows were rejected, over rejects.max_rows=2; nothing was written (see r.jsonl)"},
+		{"rejects over max_fraction", &exporter.RejectsError{Rejected: 3, Read: 10, Over: exporter.RejectsMaxFraction, MaxFraction: 0.2, Where: "see r.jsonl"},
+			"3 of 10 rows were rejected, over rejects.max_fraction=0.2; nothing was written (see r.jsonl)"},
+		{"work directory", fmt.Errorf("write: %w", &exporter.WorkDirError{Op: "write a key file", Err: errors.New("no space left on device")}),
+			"write: write a key file in the work directory: no space left on device (run.work_dir)"},
 		{"two damaged objects, one hint", errors.Join(damaged, &archive.DamagedError{Key: "m", Err: errors.New("manifest m is damaged: EOF")}),
 			"commit 3 (_auditexport/log/00000000000000000003.json) says it is number 2\nmanifest m is damaged: EOF; run auditexport verify"},
 	}

@@ -120,10 +120,20 @@ func DataFileRun(key string) (string, bool) {
 	return run, true
 }
 
+// DataKey is the published key of a data file (named by DataFileName) of
+// a partition (as PartitionPath makes it).
+func DataKey(partition, name string) string { return partition + "/" + name }
+
 // StagingDir is where attempt n of a run stages its objects, before its
 // commit names them.
 func StagingDir(runID string, attempt int) string {
 	return StagingPrefix + runID + "/" + strconv.Itoa(attempt) + "/"
+}
+
+// StagingKey is where attempt n of a run stages the object it commits
+// under key.
+func StagingKey(runID string, attempt int, key string) string {
+	return StagingDir(runID, attempt) + key
 }
 
 // KeyFileKey is the published key file of the rows a run commits to a
