@@ -11,8 +11,12 @@ import (
 	"time"
 )
 
-// Layout prefixes and names, relative to the destination prefix.
+// Layout prefixes and names, relative to the destination prefix. Every
+// name the archive keeps for itself is under InternalPrefix; sinks keeps two
+// there for its own use, which no commit names: sinks.ProbePrefix (check's
+// probe object) and tmp/ (in-flight writes on file://, hidden from List).
 const (
+	InternalPrefix  = "_auditexport/"
 	LogPrefix       = "_auditexport/log/"
 	PublishedPrefix = "_auditexport/published/"
 	KeysPrefix      = "_auditexport/keys/"

@@ -332,7 +332,7 @@ func (v *verifier) list(ctx context.Context) error {
 		case strings.HasPrefix(o.Key, StagingPrefix):
 			v.staging = append(v.staging, o)
 		case strings.HasPrefix(o.Key, RejectsPrefix):
-		case strings.HasPrefix(o.Key, "_auditexport/"):
+		case strings.HasPrefix(o.Key, InternalPrefix):
 			v.rep.infof(KindUnexpectedFile, o.Key, "not part of the archive format; auditexport neither writes nor reads it")
 		default:
 			v.layout = append(v.layout, o)

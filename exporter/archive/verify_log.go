@@ -157,7 +157,7 @@ func (v *verifier) indexCommits() {
 		ck := CommitKey(n)
 		rows := map[string]int64{}
 		for _, f := range c.Files {
-			if f.Partition == "" || partitionOf(f.Key) != f.Partition || !strings.HasSuffix(f.Key, ".parquet") || strings.HasPrefix(f.Key, "_auditexport/") {
+			if f.Partition == "" || partitionOf(f.Key) != f.Partition || !strings.HasSuffix(f.Key, DataExt) || strings.HasPrefix(f.Key, InternalPrefix) {
 				v.rep.errorf(KindCommitDamaged, ck, "lists file %q in partition %q: not a data file of that partition", f.Key, f.Partition)
 				continue
 			}
