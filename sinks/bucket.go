@@ -228,6 +228,28 @@ func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
 	})
 }
 
+// ReadRange reads length bytes of key from offset, retrying the whole read
+// on a transient error; a negative length reads to the end. It returns
+// fewer bytes only when the object ends first. Readers of a file's tail
+// (a Parquet footer) use it instead of downloading the object.
+func (b *Bucket) ReadRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	const op = "read"
+	if err := b.check(op, key); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, b.classify(op, key, errorf(ErrInvalid, "read range: negative offset %d", offset), false)
+	}
+	return retry(ctx, b, op, key, false, func() ([]byte, error) {
+		r, err := b.b.NewRangeReader(ctx, key, offset, length, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		return io.ReadAll(r)
+	})
+}
+
 // Copy copies srcKey to dstKey inside the bucket, replacing dstKey.
 func (b *Bucket) Copy(ctx context.Context, dstKey, srcKey string) error {
 	const op = "copy"

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) *sinks.Bucket) {
 	}{
 		{"PutBytesRoundTrip", testPutBytesRoundTrip},
 		{"PutFileRoundTrip", testPutFileRoundTrip},
+		{"ReadRange", testReadRange},
 		{"Overwrite", testOverwrite},
 		{"IfNotExist", testIfNotExist},
 		{"IfNotExistRace", testIfNotExistRace},
@@ -148,6 +149,39 @@ func testPutFileRoundTrip(t *testing.T, b *sinks.Bucket, p string) {
 	}
 }
 
+// testReadRange reads a file's tail the way a Parquet footer is read: the
+// last 8 bytes, then a range before them, then past the end.
+func testReadRange(t *testing.T, b *sinks.Bucket, p string) {
+	data := randomBytes(t, 70_001)
+	key := p + "part.parquet"
+	if _, err := b.PutBytes(ctx(t), key, data, sinks.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(data))
+	for _, tc := range []struct {
+		offset, length int64
+		want           []byte
+	}{
+		{n - 8, 8, data[n-8:]},
+		{1000, 4096, data[1000:5096]},
+		{0, 1, data[:1]},
+		{n - 3, 100, data[n-3:]}, // past the end: what there is
+		{n - 10, -1, data[n-10:]},
+	} {
+		got, err := b.ReadRange(ctx(t), key, tc.offset, tc.length)
+		if err != nil {
+			t.Errorf("ReadRange(%d, %d): %v", tc.offset, tc.length, err)
+			continue
+		}
+		if !bytes.Equal(got, tc.want) {
+			t.Errorf("ReadRange(%d, %d) = %d bytes, want the %d bytes stored there", tc.offset, tc.length, len(got), len(tc.want))
+		}
+	}
+	if _, err := b.ReadRange(ctx(t), key, -1, 8); !errors.Is(err, sinks.ErrInvalid) {
+		t.Errorf("ReadRange(-1, 8): err = %v, want ErrInvalid", err)
+	}
+}
+
 func testOverwrite(t *testing.T, b *sinks.Bucket, p string) {
 	key := p + "k"
 	if _, err := b.PutBytes(ctx(t), key, []byte("first"), sinks.PutOptions{}); err != nil {
@@ -237,6 +271,8 @@ func testNotFound(t *testing.T, b *sinks.Bucket, p string) {
 	check("Attributes", err)
 	_, err = b.ReadAll(c, key)
 	check("ReadAll", err)
+	_, err = b.ReadRange(c, key, 0, 8)
+	check("ReadRange", err)
 	check("Delete", b.Delete(c, key))
 	check("Copy", b.Copy(c, p+"dst", key))
 	if ok, err := b.Exists(c, key); ok || err != nil {
