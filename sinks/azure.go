@@ -51,8 +51,16 @@ func (azureOpener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket,
 
 // checkAzureURL refuses endpoint overrides while a SAS token comes from the
 // environment.
+//
+// It also refuses a URL without a storage account (azureblob would say
+// "Options.AccountName is required"), naming the two places it comes from.
 func checkAzureURL(u *url.URL) error {
-	if azureblob.NewDefaultServiceURLOptions().SASToken == "" {
+	env := azureblob.NewDefaultServiceURLOptions()
+	if env.AccountName == "" && u.Query().Get("storage_account") == "" {
+		return errorf(ErrCredentials, "no Azure storage account: set AZURE_STORAGE_ACCOUNT (with AZURE_STORAGE_KEY, "+
+			"AZURE_STORAGE_SAS_TOKEN or a managed identity) or AZURE_STORAGE_CONNECTION_STRING, or add storage_account=<account> to the URL")
+	}
+	if env.SASToken == "" {
 		return nil
 	}
 	for _, p := range []string{"domain", "protocol", "storage_account", "cdn", "localemu"} {

@@ -4,11 +4,11 @@
 // creates objects only if absent (the commit protocol's primitive), retries
 // transient failures with capped, jittered backoff, and turns every driver
 // error into one of a few classes (ErrNotFound, ErrExists, ErrPermission,
-// ErrInvalid, ErrIntegrity, ErrClosed) with a message that names the
+// ErrCredentials, ErrInvalid, ErrIntegrity, ErrClosed) with a message that names the
 // operation, the key and the redacted bucket, and never a secret.
 //
 // It is not a second set of per-cloud drivers: per-cloud behaviour lives in
-// small named files (azure.go, gcs.go, local.go, s3.go, etag.go), each
+// small named files (azure.go, gcs.go, local.go, s3.go, s3open.go, etag.go), each
 // with its own test. sinks knows nothing of the exporter or the schema.
 //
 // # URLs

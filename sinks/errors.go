@@ -21,6 +21,11 @@ var (
 	ErrNotFound   = errors.New("not found")
 	ErrExists     = errors.New("already exists")
 	ErrPermission = errors.New("permission denied")
+	// ErrCredentials reports that no credentials were found for the
+	// service, or that it refused the ones given (a wrong key, an expired
+	// token); the message says where they are looked for. A refused
+	// credential matches ErrPermission too. It is permanent.
+	ErrCredentials = errors.New("no credentials")
 	// ErrInvalid reports a bad argument: a malformed key, prefix or URL, or
 	// an option the backend rejects. It is permanent.
 	ErrInvalid = errors.New("invalid argument")
@@ -43,6 +48,7 @@ type opError struct {
 	op     string // "put", "read", "list" ...
 	key    string // full key in the bucket, prefix included
 	bucket string // redacted bucket URL
+	scheme string // s3, gs, azblob, file, mem
 	kind   error  // ErrNotFound, ErrExists ... or nil
 	ctxErr error  // context.Canceled / context.DeadlineExceeded, kept for errors.Is
 	hint   string // e.g. "needs s3:PutObject"
@@ -56,8 +62,8 @@ func (e *opError) Error() string {
 	if e.key != "" {
 		s = e.op + " " + e.key + " in " + e.bucket
 	}
-	if e.kind != nil {
-		s += ": " + e.kind.Error()
+	if e.kind != nil && (e.kind != ErrCredentials || e.detail == "") {
+		s += ": " + e.kind.Error() // a credentials message says it itself
 	}
 	if e.hint != "" {
 		s += " (" + e.hint + ")"
@@ -72,6 +78,9 @@ func (e *opError) Unwrap() []error {
 	var errs []error
 	if e.kind != nil {
 		errs = append(errs, e.kind)
+	}
+	if e.unauth {
+		errs = append(errs, ErrCredentials)
 	}
 	if e.ctxErr != nil {
 		errs = append(errs, e.ctxErr)
@@ -92,7 +101,7 @@ func IsPermanent(err error) bool {
 	if errors.As(err, &oe) {
 		return oe.perm
 	}
-	for _, s := range []error{ErrNotFound, ErrExists, ErrPermission, ErrInvalid, ErrClosed, context.Canceled} {
+	for _, s := range []error{ErrNotFound, ErrExists, ErrPermission, ErrCredentials, ErrInvalid, ErrClosed, context.Canceled} {
 		if errors.Is(err, s) {
 			return true
 		}
@@ -120,7 +129,7 @@ func (b *Bucket) classify(op, key string, err error, conditional bool) error {
 	if errors.As(err, &oe) {
 		return err // classified once, never wrapped twice
 	}
-	e := &opError{op: op, key: b.fullKey(key), bucket: b.url}
+	e := &opError{op: op, key: b.fullKey(key), bucket: b.url, scheme: b.scheme}
 	e.detail = oneLine(redactText(err.Error()))
 	status := httpStatus(err)
 	code := gcerrors.Code(err)
@@ -175,7 +184,7 @@ func oneLine(s string) string {
 
 // ownKind returns the sentinel of an error made by this package (errorf), or nil.
 func ownKind(err error) error {
-	for _, s := range []error{ErrInvalid, ErrClosed, ErrIntegrity, ErrPermission, ErrNotFound, ErrExists} {
+	for _, s := range []error{ErrInvalid, ErrClosed, ErrIntegrity, ErrCredentials, ErrPermission, ErrNotFound, ErrExists} {
 		if errors.Is(err, s) {
 			return s
 		}
@@ -267,9 +276,9 @@ func permissionHint(scheme, op string, unauthenticated bool) string {
 func credentialHint(scheme string) string {
 	switch scheme {
 	case "s3":
-		return "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance/pod role"
+		return "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance/pod role (IRSA)"
 	case "gs":
-		return "check GOOGLE_APPLICATION_CREDENTIALS or the workload identity"
+		return "check GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the workload identity"
 	case "azblob":
 		return "check AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or the managed identity"
 	}
@@ -289,6 +298,9 @@ func errorf(kind error, format string, args ...any) error {
 // to look. It returns "" for any other error.
 func Needs(err error) string {
 	var oe *opError
+	if errors.As(err, &oe) && oe.kind == ErrCredentials {
+		return "credentials: " + credentialHint(oe.scheme)
+	}
 	if !errors.As(err, &oe) || oe.kind != ErrPermission || oe.hint == "" {
 		return ""
 	}
@@ -296,11 +308,4 @@ func Needs(err error) string {
 		return "credentials: " + strings.TrimPrefix(oe.hint, "not authenticated: ")
 	}
 	return strings.TrimPrefix(oe.hint, "needs ")
-}
-
-// unauthenticated reports whether err says the service refused the
-// credentials themselves, as opposed to a missing permission.
-func unauthenticated(err error) bool {
-	var oe *opError
-	return errors.As(err, &oe) && oe.unauth
 }

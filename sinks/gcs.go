@@ -40,7 +40,9 @@ func (gcsOpener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, e
 		creds, err = gcp.DefaultCredentials(ctx)
 	}
 	if err != nil {
-		return nil, errorf(ErrPermission, "no Google credentials found (%s): %v", credentialHint("gs"), err)
+		return nil, errorf(ErrCredentials, "no Google credentials found; Application Default Credentials look in: "+
+			"GOOGLE_APPLICATION_CREDENTIALS, gcloud's application_default_credentials.json (gcloud auth application-default login), "+
+			"the GCE/GKE metadata server (workload identity): %v", err)
 	}
 	client, err := gcp.NewHTTPClient(gcp.DefaultTransport(), gcp.CredentialsTokenSource(creds))
 	if err != nil {

@@ -52,7 +52,8 @@ func TestGCSNoCredentials(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", "")
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "missing.json"))
 	_, err := sinks.Open(context.Background(), "gs://audit", sinks.OpenOptions{})
-	if !errors.Is(err, sinks.ErrPermission) || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS") {
-		t.Errorf("Open without credentials: %v, want ErrPermission with a hint", err)
+	if !errors.Is(err, sinks.ErrCredentials) || errors.Is(err, sinks.ErrPermission) ||
+		!strings.Contains(err.Error(), "no Google credentials found") || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS") {
+		t.Errorf("Open without credentials: %v, want ErrCredentials saying where they are looked for", err)
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
-	"gocloud.dev/blob/s3blob"
 )
 
 // OpenOptions configures Open.
@@ -43,7 +43,7 @@ var schemes = []string{"s3", "gs", "azblob", "file", "mem"}
 // bucket to the next.
 func newURLMux(opts OpenOptions) *blob.URLMux {
 	mux := new(blob.URLMux)
-	mux.RegisterBucket("s3", new(s3blob.URLOpener))
+	mux.RegisterBucket("s3", s3Opener{})
 	mux.RegisterBucket("gs", gcsOpener{})
 	mux.RegisterBucket("azblob", azureOpener{})
 	mux.RegisterBucket("file", &fileblob.URLOpener{Options: fileblob.Options{
@@ -77,7 +77,7 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (*Bucket, error)
 	var u *url.URL
 	if !schemeRE.MatchString(rawURL) {
 		u, err = localPathURL(rawURL)
-	} else if err = CheckURL(rawURL); err == nil {
+	} else if err = CheckBucketURL(rawURL); err == nil {
 		u, err = url.Parse(rawURL)
 	}
 	if err != nil {
@@ -133,6 +133,68 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (*Bucket, error)
 	}
 	b.b = bb
 	return b, nil
+}
+
+// urlParams lists, per scheme, the query parameters Open accepts: the
+// driver's own (gocloud v0.47's s3blob, gcsblob, azureblob, fileblob and
+// memblob) and prefix=, which Open folds into the key prefix.
+var urlParams = map[string][]string{
+	"s3": {"region", "endpoint", "use_path_style", "s3ForcePathStyle", "disable_https", "profile", "hostname_immutable",
+		"dualstack", "fips", "accelerate", "anonymous", "role", "rate_limiter_capacity", "request_checksum_calculation",
+		"response_checksum_validation", "ssetype", "kmskeyid", "awssdk"},
+	"gs":     {"anonymous", "universe_domain", "grpc", "zonal", "access_id", "private_key_path"},
+	"azblob": {"storage_account", "domain", "protocol", "cdn", "localemu"},
+	"file":   {"create_dir", "dir_file_mode", "no_tmp_dir", "metadata", "base_url", "secret_key_path"},
+	"mem":    {"nomd5"},
+}
+
+// URLParams lists the query parameters a bucket URL of scheme accepts.
+func URLParams(scheme string) []string {
+	return append(slices.Clone(urlParams[strings.ToLower(scheme)]), "prefix")
+}
+
+// ParamError is a query parameter that the URL's scheme does not accept
+// (URLParams lists those it does). It matches ErrInvalid.
+type ParamError struct {
+	Scheme string
+	Param  string
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("%s:// URLs take no %s= parameter (they take %s=)", e.Scheme, e.Param, strings.Join(URLParams(e.Scheme), "=, "))
+}
+
+func (e *ParamError) Is(target error) bool { return target == ErrInvalid }
+
+// CheckBucketURL reports why rawURL is not a bucket URL Open accepts,
+// without opening anything: CheckURL's checks, then its scheme is not one
+// Open knows, a query parameter the scheme does not take (a *ParamError),
+// or an s3:// parameter with a bad value. A plain path is not checked. The
+// error matches ErrInvalid, and holds nothing of the URL but its scheme, a
+// parameter name and value, and a port number.
+func CheckBucketURL(rawURL string) error {
+	if err := CheckURL(rawURL); err != nil || !schemeRE.MatchString(rawURL) {
+		return err
+	}
+	u, _ := url.Parse(rawURL)
+	scheme := strings.ToLower(u.Scheme)
+	if _, ok := urlParams[scheme]; !ok {
+		return urlErrorf("unsupported scheme %q: use %s, or a local path", u.Scheme, schemeList())
+	}
+	q, _ := url.ParseQuery(u.RawQuery)
+	for name := range q {
+		if name != "prefix" && name != "key" && !slices.Contains(urlParams[scheme], name) {
+			return &ParamError{Scheme: scheme, Param: name}
+		}
+	}
+	if scheme == "s3" {
+		q.Del("prefix")
+		q.Del("key")
+		if _, err := s3Params(q); err != nil {
+			return urlError(err.Error())
+		}
+	}
+	return nil
 }
 
 // CheckURL reports why rawURL is not a well-formed URL, without opening

@@ -110,7 +110,7 @@ func (p *prober) run(ctx context.Context) {
 			needs = "the bucket must exist: auditexport does not create buckets or containers"
 		}
 		p.fail(ProbeConnect, err, needs)
-		if !errors.Is(err, ErrPermission) || unauthenticated(err) {
+		if !errors.Is(err, ErrPermission) || errors.Is(err, ErrCredentials) {
 			for _, s := range rest {
 				p.skip(s, "the bucket cannot be reached with these credentials")
 			}
@@ -137,7 +137,11 @@ func (p *prober) run(ctx context.Context) {
 
 func (p *prober) create(ctx context.Context, data []byte) bool {
 	_, err := p.b.PutBytes(ctx, p.key, data, PutOptions{IfNotExist: true, ContentType: "text/plain"})
-	p.maybe = append(p.maybe, p.key) // even a failed put may have landed
+	if !refused(err) {
+		// A put that failed in transit may have landed (and a retry of
+		// one that did finds it there); one the service refused did not.
+		p.maybe = append(p.maybe, p.key)
+	}
 	if err != nil {
 		p.fail(ProbeCreate, err, "")
 		return false
@@ -206,7 +210,9 @@ func (p *prober) list(ctx context.Context, size int64) {
 
 func (p *prober) copy(ctx context.Context, size int64) {
 	err := p.b.Copy(ctx, p.copyKey, p.key)
-	p.maybe = append(p.maybe, p.copyKey)
+	if !refused(err) {
+		p.maybe = append(p.maybe, p.copyKey)
+	}
 	if err != nil {
 		p.fail(ProbeCopy, err, "")
 		return
@@ -220,6 +226,12 @@ func (p *prober) copy(ctx context.Context, size int64) {
 	default:
 		p.pass(ProbeCopy, "copied it to "+p.full(p.copyKey))
 	}
+}
+
+// refused reports whether err says the service refused a write outright
+// (permission, credentials, a bad argument), so nothing was written.
+func refused(err error) bool {
+	return errors.Is(err, ErrPermission) || errors.Is(err, ErrCredentials) || errors.Is(err, ErrInvalid)
 }
 
 // delete removes every probe object that may exist and checks they are

@@ -170,3 +170,26 @@ func TestProbeUnreachable(t *testing.T) {
 		t.Fatalf("steps = %s, want %s", got, want)
 	}
 }
+
+// A put the service refused created nothing: with the delete refused too,
+// the probe names no object that "may remain" and does not fail the
+// delete step over an object that never existed.
+func TestProbePutAndDeleteDenied(t *testing.T) {
+	b, f := s3Faulty(t)
+	f.mu.Lock()
+	f.fail = func(o, key string) (error, bool) {
+		if o == "put" || o == "delete" {
+			return &fs.PathError{Op: o, Path: key, Err: fs.ErrPermission}, false
+		}
+		return nil, false
+	}
+	f.mu.Unlock()
+	r := b.Probe(context.Background())
+	want := "connect:ok create:FAILED create-again:skipped read:skipped list:skipped copy:skipped delete:skipped"
+	if got := steps(r); got != want {
+		t.Fatalf("steps = %s, want %s", got, want)
+	}
+	if len(r.Remaining) != 0 {
+		t.Errorf("remaining %v, want none: the refused put created nothing", r.Remaining)
+	}
+}

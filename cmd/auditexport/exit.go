@@ -29,7 +29,7 @@ func usagef(format string, a ...any) error {
 }
 
 // Error kinds (label kind of auditexport_errors_total).
-var errorKinds = []string{"permission", "not_found", "rejects", "conflict", "config", "other"}
+var errorKinds = []string{"credentials", "permission", "not_found", "rejects", "conflict", "config", "other"}
 
 // classify maps an error to its exit status and to its kind in metrics
 // and logs: by type and sentinel, never by message, in this one place.
@@ -46,6 +46,8 @@ func classify(err error) (code int, kind string) {
 		return exitFindings, "other"
 	case errors.Is(err, archive.ErrConflict):
 		return exitFailure, "conflict"
+	case errors.Is(err, sinks.ErrCredentials): // before permission: a refused key is both
+		return exitFailure, "credentials"
 	case errors.Is(err, sinks.ErrPermission):
 		return exitFailure, "permission"
 	case errors.Is(err, sinks.ErrNotFound):

@@ -28,6 +28,8 @@ func TestClassify(t *testing.T) {
 		{&verifyFindingsError{}, exitFindings, "other"},
 		{fmt.Errorf("commit 4: %w", archive.ErrConflict), exitFailure, "conflict"},
 		{fmt.Errorf("put x: %w", sinks.ErrPermission), exitFailure, "permission"},
+		{fmt.Errorf("destination.url: %w", sinks.ErrCredentials), exitFailure, "credentials"},
+		{fmt.Errorf("list: %w", errors.Join(sinks.ErrPermission, sinks.ErrCredentials)), exitFailure, "credentials"},
 		{fmt.Errorf("read commit 3: %w", sinks.ErrNotFound), exitFailure, "not_found"},
 		{errors.New("boom"), exitFailure, "other"},
 		// Library errors classify the same before and after userError words them.
