@@ -22,6 +22,7 @@ type committer struct {
 	lease *archive.Lease // this run's staging lease; nil in a dry run
 	meta  commitMeta
 	now   func() time.Time
+	reads []archive.Read // the inputs the run read, for every commit it makes
 }
 
 // commitMeta is what every commit of a run records about the run.
@@ -54,6 +55,7 @@ func (c *committer) build(state *archive.State, st *staged, next archive.Progres
 		Keys:     append([]archive.KeyFile{}, st.keys...),
 		Source:   next,
 		Shape:    c.meta.shape,
+		Reads:    c.reads,
 	}
 }
 
@@ -102,6 +104,16 @@ func (c *committer) abandon(ctx context.Context, st *staged) {
 			c.log.Warn("remove staging file", "key", k, "err", err)
 		}
 	}
+}
+
+// reads lists the inputs read in full with their row counts, in the order
+// read.
+func reads(in []InputProgress) []archive.Read {
+	out := make([]archive.Read, 0, len(in))
+	for _, p := range in {
+		out = append(out, archive.Read{Key: p.Key, Rows: p.Rows, Rejected: p.Rejected})
+	}
+	return out
 }
 
 // readProgress is what a run read, as far as its commit records it.

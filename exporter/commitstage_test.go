@@ -161,3 +161,25 @@ func TestReadProgressNext(t *testing.T) {
 		t.Error("progressEqual depends on the order of inputs")
 	}
 }
+
+// Every commit records the inputs its run read with their row counts
+// (format version 3); a rerun that reads nothing new commits nothing.
+func TestCommitRecordsReads(t *testing.T) {
+	l, dest := newLanding(t), memDest(t)
+	l.add("a.csv", hdr+"2026-11-23 23:30:00,e1,ACCESS_SIGMA,Login\n2026-11-24 10:00:00,e2,QUERY,Run\n")
+	l.add("b.csv", hdr+"2026-11-24 10:00:00,e2,QUERY,Run\n2026-11-24 11:00:00,e3,QUERY,Run\nnot a time,e4,QUERY,Run\n")
+	if r := incremental(t, l, dest, "run1", func(o *Options) { o.Rejects.MaxRows = 5 }); r.err != nil || r.sum.Commit != 1 {
+		t.Fatalf("first run: commit %d, %v", r.sum.Commit, r.err)
+	}
+	c, _, err := archive.ReadCommit(context.Background(), dest, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []archive.Read{{Key: "a.csv", Rows: 2}, {Key: "b.csv", Rows: 3, Rejected: 1}}
+	if c.Version != 3 || len(c.Reads) != 2 || c.Reads[0] != want[0] || c.Reads[1] != want[1] {
+		t.Fatalf("commit 1: version %d reads %+v, want version 3 reads %+v", c.Version, c.Reads, want)
+	}
+	if r := incremental(t, l, dest, "run2", func(o *Options) { o.Rejects.MaxRows = 5 }); r.err != nil || r.sum.Commit != 0 {
+		t.Fatalf("rerun: commit %d, %v; want no commit", r.sum.Commit, r.err)
+	}
+}

@@ -232,6 +232,11 @@ func (r *run) inputs(ctx context.Context) ([]source.Input, error) {
 		return nil, err
 	}
 	r.listed = all
+	if w, ok := r.o.Source.(source.Warner); ok {
+		for _, msg := range w.Warnings() {
+			r.warnOnce(msg)
+		}
+	}
 	if len(all) == 0 {
 		r.warnOnce("the source has no inputs: " + r.sum.Source)
 	}
@@ -262,7 +267,7 @@ func (r *run) commitLoop(ctx context.Context) error {
 	c := &committer{dest: r.o.Dest, log: r.log, phase: r.phase, meta: commitMeta{
 		runID: r.o.RunID, command: r.o.Command, tool: r.o.ToolVersion, window: r.sum.Window,
 		shape: r.shape(),
-	}, now: r.o.Now}
+	}, now: r.o.Now, reads: reads(r.sum.Progress.Inputs)}
 	// The lease keeps other runs from collecting what this run stages, for
 	// as long as it runs: staged files older than run.staging_grace are not
 	// debris while it is renewed.

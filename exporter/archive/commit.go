@@ -30,9 +30,13 @@ const (
 // written before they recorded the archive's shape.
 const FormatVersion = 1
 
-// CommitVersion is the version of the commits this build writes: version 1
-// plus the archive's shape. Commits of version 1 are still read.
-const CommitVersion = 2
+// Commit versions: ShapeVersion is version 1 plus the archive's shape;
+// CommitVersion, which this build writes, adds the inputs the run read
+// (reads). Commits of every earlier version are still read.
+const (
+	ShapeVersion  = 2
+	CommitVersion = 3
+)
 
 // Commit is one entry of the commit log: the files it adds, the source
 // progress after it, and the hash of the commit before it.
@@ -52,6 +56,17 @@ type Commit struct {
 	// commit of version 2 records it, and a run whose settings differ is
 	// refused. Nil in commits of version 1.
 	Shape *Shape `json:"shape,omitempty"`
+	// Reads are the inputs the committing run read in full, with their row
+	// counts: for a source read by windows (the Sigma API: one per window
+	// of days), which windows this commit's events came from. Version 3.
+	Reads []Read `json:"reads,omitempty"`
+}
+
+// Read is one input a run read in full and how many rows it held.
+type Read struct {
+	Key      string `json:"key"`
+	Rows     int64  `json:"rows"`
+	Rejected int64  `json:"rejected"`
 }
 
 // Shape is the settings that shape an archive: where an event lands (its
@@ -151,14 +166,17 @@ func DecodeCommit(data []byte) (*Commit, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, err
 	}
-	if c.Version != FormatVersion && c.Version != CommitVersion {
-		return nil, fmt.Errorf("format version %d is not supported (this build reads %d and %d)", c.Version, FormatVersion, CommitVersion)
+	if c.Version < FormatVersion || c.Version > CommitVersion {
+		return nil, fmt.Errorf("format version %d is not supported (this build reads %d to %d)", c.Version, FormatVersion, CommitVersion)
 	}
-	if c.Version == CommitVersion && c.Shape == nil {
+	if c.Version >= ShapeVersion && c.Shape == nil {
 		return nil, fmt.Errorf("a commit of version %d must record the archive's shape", c.Version)
 	}
-	if c.Version == FormatVersion && c.Shape != nil {
+	if c.Version < ShapeVersion && c.Shape != nil {
 		return nil, fmt.Errorf("a commit of version %d cannot record a shape", c.Version)
+	}
+	if c.Version < CommitVersion && c.Reads != nil {
+		return nil, fmt.Errorf("a commit of version %d cannot record reads", c.Version)
 	}
 	return &c, nil
 }

@@ -203,3 +203,20 @@ func TestLoadStateUnpublished(t *testing.T) {
 		t.Errorf("LoadState with the markers unlistable: %v; want it to fail, not take every commit as unpublished", err)
 	}
 }
+
+// Reads belong to version 3: an older commit that holds them is damaged.
+func TestDecodeCommitReadsNeedVersion3(t *testing.T) {
+	shape := `"shape":{"partition_timezone":"UTC","by_category":false,"time_column":"TIMESTAMP","id_column":"EVENT_ID","category_column":"EVENT_CATEGORY","key_columns":["EVENT_ID"],"lower_case_columns":false}`
+	base := `"number":1,"previous_sha256":"","run_id":"r","command":"run","created":"2026-11-26T06:00:00Z","tool_version":"t","window":"w","files":[],"keys":[],"source":{"source":"s","watermark":"0001-01-01T00:00:00Z","inputs":[]},` + shape
+	reads := `,"reads":[{"key":"sigma-api/wb/el/2026-11-24","rows":5,"rejected":0}]`
+	c, err := DecodeCommit([]byte(`{"version":3,` + base + reads + `}`))
+	if err != nil || len(c.Reads) != 1 || c.Reads[0].Rows != 5 {
+		t.Fatalf("version 3 with reads: %+v, %v", c, err)
+	}
+	if _, err := DecodeCommit([]byte(`{"version":2,` + base + reads + `}`)); err == nil {
+		t.Error("a version 2 commit with reads was accepted")
+	}
+	if _, err := DecodeCommit([]byte(`{"version":4,` + base + `}`)); err == nil {
+		t.Error("a version 4 commit was accepted")
+	}
+}

@@ -80,6 +80,12 @@ type Source interface {
 	Close() error
 }
 
+// Warner is a Source that has warnings about what its last List returned
+// (a window older than the source keeps, say); the run reports them.
+type Warner interface {
+	Warnings() []string
+}
+
 // Reader streams the records of one input.
 type Reader interface {
 	// Next returns the next record, io.EOF at the end, a *RowError for a row
