@@ -66,9 +66,22 @@ var layering = map[string]layer{
 	// One source per package under exporter/source; add each with sourceLayer.
 	"exporter/source/exports":  sourceLayer,
 	"exporter/source/postgres": sourceLayer,
+	"exporter/source/sigmaapi": {
+		rule:    sourceLayer.rule + "; its tests use its API test server",
+		imports: sourceLayer.imports,
+		tests:   append([]string{"exporter/source/sigmaapi/sigmatest"}, sourceLayer.tests...),
+	},
+	"exporter/source/sigmaapi/sigmatest": {
+		rule: "sigmatest is a Sigma REST API test server written from Sigma's published contract: it imports no module package",
+	},
 	"exporter/source/sourcetest": {
 		rule:    "sourcetest is the source conformance suite: exporter/source, schema and sinks only",
 		imports: []string{"exporter/source", "schema", "sinks"},
+	},
+	"exporter/ddl": {
+		rule:    "ddl writes SQL over an archive: a consumer of exporter like cmd (exporter never imports it), reading the archive through exporter/archive and naming columns through exporter; its tests build real archives with a source",
+		imports: []string{"exporter", "exporter/archive", "schema", "sinks"},
+		tests:   []string{"exporter/source", "exporter/source/exports"},
 	},
 	"exporter/generate": {
 		rule:    "generate writes synthetic Sigma exports: schema and sinks only, never exporter or another exporter package",
@@ -93,7 +106,7 @@ var sourceLayer = layer{
 
 // testOnly are the conformance suites and their helpers: only _test.go files
 // and other test-only packages may import them.
-var testOnly = []string{"sinks/sinktest", "sinks/sinktest/faultblob", "exporter/source/sourcetest"}
+var testOnly = []string{"sinks/sinktest", "sinks/sinktest/faultblob", "exporter/source/sourcetest", "exporter/source/sigmaapi/sigmatest"}
 
 // listedPackage is what go list says of one package.
 type listedPackage struct {

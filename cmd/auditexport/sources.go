@@ -13,6 +13,7 @@ import (
 	"github.com/auditexport/auditexport/exporter/source"
 	"github.com/auditexport/auditexport/exporter/source/exports"
 	"github.com/auditexport/auditexport/exporter/source/postgres"
+	"github.com/auditexport/auditexport/exporter/source/sigmaapi"
 )
 
 // sourceKinds are the sources the CLI offers, one line each. Everything
@@ -21,6 +22,7 @@ import (
 var sourceKinds = []source.Kind{
 	exports.Kind,
 	postgres.Kind,
+	sigmaapi.Kind,
 }
 
 // SourceConfig is where entries come from: source.kind picks one of
