@@ -23,7 +23,7 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
-	"sigs.k8s.io/yaml"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const repoRoot = "../../.."
@@ -253,23 +253,42 @@ func TestDockerfileBuild(t *testing.T) {
 		t.Errorf("the run left %d entries in TMPDIR", len(left))
 	}
 
-	// The ConfigMap's config is valid for this binary.
-	data, err := os.ReadFile("../configmap.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cm struct {
-		Data map[string]string `json:"data"`
-	}
-	if err := yaml.Unmarshal(data, &cm); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, []byte(cm.Data["config.yaml"]), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "config", "validate", "--config", cfg).CombinedOutput(); err != nil {
-		t.Errorf("config validate of the ConfigMap: %v\n%s", err, out)
+	// Each overlay's config (the base config.yaml, with the overlay's
+	// settings as environment variables, as the pods get them) is valid
+	// for this binary, and each workload's args parse.
+	for _, set := range renderAll(t) {
+		var config string
+		env := []string{"TMPDIR=" + tmp}
+		for _, m := range set.objs {
+			switch o := m.obj.(type) {
+			case *corev1.ConfigMap:
+				if c, ok := o.Data["config.yaml"]; ok {
+					config = c
+				} else {
+					for k, v := range o.Data {
+						env = append(env, k+"="+v)
+					}
+				}
+			}
+		}
+		cfg := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		validate := exec.Command(bin, "config", "validate", "--config", cfg)
+		validate.Env = env
+		if out, err := validate.CombinedOutput(); err != nil {
+			t.Errorf("%s: config validate of its config and settings: %v\n%s", set.name, err, out)
+		}
+		for where, pt := range podTemplates(set.objs) {
+			for _, c := range pt.Spec.Containers {
+				help := exec.Command(bin, append(slices.Clone(c.Args), "--help")...)
+				help.Env = env
+				if out, err := help.CombinedOutput(); err != nil {
+					t.Errorf("%s: args %v do not parse: %v\n%s", where, c.Args, err, out)
+				}
+			}
+		}
 	}
 }
 

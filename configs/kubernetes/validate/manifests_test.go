@@ -2,14 +2,13 @@ package validate
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/robfig/cron/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -20,19 +19,20 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// manifest is one YAML document of configs/kubernetes, decoded strictly
-// into its official Kubernetes type.
+// manifest is one object of a rendered overlay, decoded strictly into its
+// official Kubernetes type.
 type manifest struct {
-	file string
-	obj  any
+	set string // the rendered overlay
+	obj any
 }
 
 func (m manifest) String() string {
-	return fmt.Sprintf("%s %T", m.file, m.obj)
+	meta := objectMeta(m.obj)
+	return fmt.Sprintf("%s: %T %s", m.set, m.obj, meta.Name)
 }
 
 // newObject returns the typed object for an apiVersion and kind, or nil for
-// one this directory is not expected to hold.
+// one the overlays are not expected to render.
 func newObject(apiVersion, kind string) any {
 	switch apiVersion + " " + kind {
 	case "batch/v1 CronJob":
@@ -49,50 +49,44 @@ func newObject(apiVersion, kind string) any {
 		return &corev1.ServiceAccount{}
 	case "v1 Service":
 		return &corev1.Service{}
+	case "monitoring.coreos.com/v1 PrometheusRule":
+		return &monitoringv1.PrometheusRule{}
+	case "monitoring.coreos.com/v1 ServiceMonitor":
+		return &monitoringv1.ServiceMonitor{}
 	}
 	return nil
 }
 
 var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
 
-// loadManifests decodes every document of every ../*.yaml strictly: an
-// unknown or misspelt field, a duplicate key or a value of the wrong type
-// (a bad resource quantity, a string where an int goes) is an error.
-func loadManifests(t *testing.T) []manifest {
+// decodeDocs decodes every document of a YAML stream strictly: an unknown
+// or misspelt field, a duplicate key or a value of the wrong type (a bad
+// resource quantity, a string where an int goes) is an error.
+func decodeDocs(t *testing.T, set string, data []byte) []manifest {
 	t.Helper()
-	files, err := filepath.Glob("../*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests in configs/kubernetes: %v", err)
-	}
 	var out []manifest
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for i, doc := range docSeparator.Split(string(data), -1) {
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
+			t.Errorf("%s document %d: %v", set, i, err)
+			continue
 		}
-		for i, doc := range docSeparator.Split(string(data), -1) {
-			var tm metav1.TypeMeta
-			if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
-				t.Errorf("%s document %d: %v", f, i, err)
-				continue
+		if tm.Kind == "" && tm.APIVersion == "" {
+			if strings.TrimSpace(stripComments(doc)) != "" {
+				t.Errorf("%s document %d has no apiVersion and kind", set, i)
 			}
-			if tm.Kind == "" && tm.APIVersion == "" {
-				if strings.TrimSpace(stripComments(doc)) != "" {
-					t.Errorf("%s document %d has no apiVersion and kind", f, i)
-				}
-				continue
-			}
-			obj := newObject(tm.APIVersion, tm.Kind)
-			if obj == nil {
-				t.Errorf("%s document %d: unexpected %s %s", f, i, tm.APIVersion, tm.Kind)
-				continue
-			}
-			if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
-				t.Errorf("%s document %d (%s): %v", f, i, tm.Kind, err)
-				continue
-			}
-			out = append(out, manifest{file: filepath.Base(f), obj: obj})
+			continue
 		}
+		obj := newObject(tm.APIVersion, tm.Kind)
+		if obj == nil {
+			t.Errorf("%s document %d: unexpected %s %s", set, i, tm.APIVersion, tm.Kind)
+			continue
+		}
+		if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+			t.Errorf("%s document %d (%s): %v", set, i, tm.Kind, err)
+			continue
+		}
+		out = append(out, manifest{set: set, obj: obj})
 	}
 	return out
 }
@@ -107,27 +101,54 @@ func stripComments(doc string) string {
 	return b.String()
 }
 
-// TestManifestsDecodeStrictly is the schema check: every document decodes
-// into its official type with no unknown field, and names and labels are
-// valid Kubernetes names.
-func TestManifestsDecodeStrictly(t *testing.T) {
-	ms := loadManifests(t)
-	kinds := map[string]int{}
-	for _, m := range ms {
-		kinds[fmt.Sprintf("%T", m.obj)]++
-		meta := objectMeta(m.obj)
-		if errs := validation.IsDNS1123Subdomain(meta.Name); len(errs) > 0 {
-			t.Errorf("%s: name %q: %v", m, meta.Name, errs)
+// Every overlay, and every variant of it a user is told to make, renders
+// (kustomize, as kubectl apply -k does) into objects that decode strictly
+// into their official types, with valid names and labels, each name once
+// per kind, exactly one workload (the one chosen), one ServiceAccount, the
+// config and the overlay's settings, and no Secret: the PostgreSQL password
+// Secret is created from a secret store, never from a file in the repo.
+func TestOverlaysRender(t *testing.T) {
+	workloadKind := map[string]string{"cronjob": "*v1.CronJob", "schedule": "*v1.Deployment", "backfill": "*v1.Job"}
+	for _, s := range renderAll(t) {
+		kinds := map[string]int{}
+		names := map[string]bool{}
+		configMaps := map[string]bool{}
+		for _, m := range s.objs {
+			kind := fmt.Sprintf("%T", m.obj)
+			kinds[kind]++
+			meta := objectMeta(m.obj)
+			if errs := validation.IsDNS1123Subdomain(meta.Name); len(errs) > 0 {
+				t.Errorf("%s: name %q: %v", m, meta.Name, errs)
+			}
+			if key := kind + " " + meta.Name; names[key] {
+				t.Errorf("%s: %s named %q twice", s.name, kind, meta.Name)
+			} else {
+				names[key] = true
+			}
+			checkLabels(t, m.String(), meta.Labels)
+			if cm, ok := m.obj.(*corev1.ConfigMap); ok {
+				configMaps[strings.TrimRight(strings.TrimRight(cm.Name, "abcdefghijklmnopqrstuvwxyz0123456789"), "-")] = true
+			}
 		}
-		checkLabels(t, m.String(), meta.Labels)
-	}
-	for _, want := range []string{"*v1.CronJob", "*v1.Job", "*v1.Deployment", "*v1.ConfigMap", "*v1.Secret", "*v1.Service"} {
-		if kinds[want] == 0 {
-			t.Errorf("no %s among the manifests", want)
+		workloads := kinds["*v1.CronJob"] + kinds["*v1.Job"] + kinds["*v1.Deployment"]
+		if want := workloadKind[s.workload]; workloads != 1 || kinds[want] != 1 {
+			t.Errorf("%s: %d workloads (%v), want exactly one %s", s.name, workloads, kinds, want)
 		}
-	}
-	if kinds["*v1.ServiceAccount"] != 3 {
-		t.Errorf("%d ServiceAccounts, want the three examples (IRSA, GKE, Azure)", kinds["*v1.ServiceAccount"])
+		if kinds["*v1.ServiceAccount"] != 1 {
+			t.Errorf("%s: %d ServiceAccounts, want 1", s.name, kinds["*v1.ServiceAccount"])
+		}
+		if kinds["*v1.Secret"] != 0 {
+			t.Errorf("%s: renders a Secret; the PostgreSQL password Secret comes from a secret store", s.name)
+		}
+		if !configMaps["auditexport-config"] || !configMaps["auditexport-settings"] || kinds["*v1.ConfigMap"] != 2 {
+			t.Errorf("%s: ConfigMaps %v, want auditexport-config and auditexport-settings (generated, with a hash suffix)", s.name, configMaps)
+		}
+		if want := s.has("prometheus-rule"); (kinds["*v1.PrometheusRule"] == 1) != want {
+			t.Errorf("%s: %d PrometheusRules", s.name, kinds["*v1.PrometheusRule"])
+		}
+		if want := s.has("service-monitor"); (kinds["*v1.ServiceMonitor"] == 1) != want {
+			t.Errorf("%s: %d ServiceMonitors", s.name, kinds["*v1.ServiceMonitor"])
+		}
 	}
 }
 
@@ -146,6 +167,10 @@ func objectMeta(obj any) metav1.ObjectMeta {
 	case *corev1.ServiceAccount:
 		return o.ObjectMeta
 	case *corev1.Service:
+		return o.ObjectMeta
+	case *monitoringv1.PrometheusRule:
+		return o.ObjectMeta
+	case *monitoringv1.ServiceMonitor:
 		return o.ObjectMeta
 	}
 	return metav1.ObjectMeta{}
@@ -182,131 +207,141 @@ func podTemplates(ms []manifest) map[string]corev1.PodTemplateSpec {
 // Every pod runs hardened: non-root, read-only root filesystem, no
 // privilege escalation, all capabilities dropped, the runtime's default
 // seccomp profile, requests and limits set, a pinned image, /tmp on an
-// emptyDir, and only volumes, ConfigMaps, Secrets and ServiceAccounts that
-// exist.
+// emptyDir, and only volumes, ConfigMaps and ServiceAccounts that exist
+// (a Secret that may be absent is optional).
 func TestPodsAreHardened(t *testing.T) {
-	ms := loadManifests(t)
-	configMaps, secrets, accounts := map[string]*corev1.ConfigMap{}, map[string]*corev1.Secret{}, map[string]bool{}
-	for _, m := range ms {
-		switch o := m.obj.(type) {
-		case *corev1.ConfigMap:
-			configMaps[o.Name] = o
-		case *corev1.Secret:
-			secrets[o.Name] = o
-		case *corev1.ServiceAccount:
-			accounts[o.Name] = true
-		}
-	}
-	pods := podTemplates(ms)
-	if len(pods) != 3 {
-		t.Fatalf("%d pod templates, want the CronJob's, the Job's and the Deployment's", len(pods))
-	}
-	for where, pt := range pods {
-		ps := pt.Spec
-		checkLabels(t, where, pt.Labels)
-		if pt.Labels["azure.workload.identity/use"] != "true" {
-			t.Errorf("%s: no azure.workload.identity/use label: the Azure service account example would not work", where)
-		}
-		if !accounts[ps.ServiceAccountName] {
-			t.Errorf("%s: service account %q is not defined here", where, ps.ServiceAccountName)
-		}
-		if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
-			t.Errorf("%s: the Kubernetes API token is mounted; auditexport never calls the API", where)
-		}
-		psc := ps.SecurityContext
-		if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
-			t.Errorf("%s: the pod must run as a non-root user (runAsNonRoot, runAsUser != 0)", where)
-		}
-		if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-			t.Errorf("%s: seccompProfile must be RuntimeDefault", where)
-		}
-		if ps.TerminationGracePeriodSeconds == nil || *ps.TerminationGracePeriodSeconds < 60 {
-			t.Errorf("%s: terminationGracePeriodSeconds must leave a commit time to finish (>= 60)", where)
-		}
-		volumes := map[string]corev1.Volume{}
-		for _, v := range ps.Volumes {
-			volumes[v.Name] = v
-			if v.ConfigMap != nil && configMaps[v.ConfigMap.Name] == nil {
-				t.Errorf("%s: volume %s: ConfigMap %q is not defined here", where, v.Name, v.ConfigMap.Name)
+	for _, set := range renderAll(t) {
+		ms := set.objs
+		configMaps, secrets, accounts := map[string]*corev1.ConfigMap{}, map[string]*corev1.Secret{}, map[string]bool{}
+		for _, m := range ms {
+			switch o := m.obj.(type) {
+			case *corev1.ConfigMap:
+				configMaps[o.Name] = o
+			case *corev1.Secret:
+				secrets[o.Name] = o
+			case *corev1.ServiceAccount:
+				accounts[o.Name] = true
 			}
 		}
-		if len(ps.Containers) != 1 {
-			t.Errorf("%s: %d containers, want 1", where, len(ps.Containers))
+		pods := podTemplates(ms)
+		if len(pods) != 1 {
+			t.Errorf("%s: %d pod templates, want the workload's", set.name, len(pods))
 		}
-		for _, c := range ps.Containers {
-			cw := where + " container " + c.Name
-			if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
-				t.Errorf("%s: %v", cw, errs)
+		for where, pt := range pods {
+			ps := pt.Spec
+			checkLabels(t, where, pt.Labels)
+			if aks := set.overlay == "aks"; (pt.Labels["azure.workload.identity/use"] == "true") != aks {
+				t.Errorf("%s: label azure.workload.identity/use %q; want \"true\" on AKS only (the webhook injects the token into labelled pods)", where, pt.Labels["azure.workload.identity/use"])
 			}
-			if !regexp.MustCompile(`^[a-z0-9.\-/:]+:[A-Za-z0-9._\-]+$`).MatchString(c.Image) || strings.HasSuffix(c.Image, ":latest") {
-				t.Errorf("%s: image %q must carry a version tag (not latest)", cw, c.Image)
+			if !accounts[ps.ServiceAccountName] {
+				t.Errorf("%s: service account %q is not defined here", where, ps.ServiceAccountName)
 			}
-			sc := c.SecurityContext
-			switch {
-			case sc == nil:
-				t.Errorf("%s: no securityContext", cw)
-			default:
-				if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-					t.Errorf("%s: readOnlyRootFilesystem must be true", cw)
-				}
-				if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-					t.Errorf("%s: allowPrivilegeEscalation must be false", cw)
-				}
-				if sc.Privileged != nil && *sc.Privileged {
-					t.Errorf("%s: privileged", cw)
-				}
-				if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || len(sc.Capabilities.Add) > 0 {
-					t.Errorf("%s: capabilities must drop ALL and add none", cw)
-				}
-				if sc.RunAsUser != nil && *sc.RunAsUser == 0 {
-					t.Errorf("%s: runs as root", cw)
-				}
+			if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
+				t.Errorf("%s: the Kubernetes API token is mounted; auditexport never calls the API", where)
 			}
-			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
-				req, okReq := c.Resources.Requests[r]
-				lim, okLim := c.Resources.Limits[r]
-				if !okReq || !okLim {
-					t.Errorf("%s: %s needs a request and a limit", cw, r)
-					continue
-				}
-				if req.Cmp(lim) > 0 {
-					t.Errorf("%s: %s request %s above its limit %s", cw, r, req.String(), lim.String())
+			psc := ps.SecurityContext
+			if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
+				t.Errorf("%s: the pod must run as a non-root user (runAsNonRoot, runAsUser != 0)", where)
+			}
+			if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("%s: seccompProfile must be RuntimeDefault", where)
+			}
+			if ps.TerminationGracePeriodSeconds == nil || *ps.TerminationGracePeriodSeconds < 60 {
+				t.Errorf("%s: terminationGracePeriodSeconds must leave a commit time to finish (>= 60)", where)
+			}
+			volumes := map[string]corev1.Volume{}
+			for _, v := range ps.Volumes {
+				volumes[v.Name] = v
+				if v.ConfigMap != nil && configMaps[v.ConfigMap.Name] == nil {
+					t.Errorf("%s: volume %s: ConfigMap %q is not defined here", where, v.Name, v.ConfigMap.Name)
 				}
 			}
-			tmp := false
-			for _, vm := range c.VolumeMounts {
-				v, ok := volumes[vm.Name]
-				if !ok {
-					t.Errorf("%s: mount %s: no such volume", cw, vm.Name)
-					continue
+			if len(ps.Containers) != 1 {
+				t.Errorf("%s: %d containers, want 1", where, len(ps.Containers))
+			}
+			for _, c := range ps.Containers {
+				cw := where + " container " + c.Name
+				if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
+					t.Errorf("%s: %v", cw, errs)
 				}
-				if vm.MountPath == "/tmp" {
-					tmp = v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil
-					if lim := c.Resources.Limits[corev1.ResourceEphemeralStorage]; tmp && v.EmptyDir.SizeLimit.Cmp(lim) > 0 {
-						t.Errorf("%s: /tmp sizeLimit %s above the ephemeral-storage limit %s", cw, v.EmptyDir.SizeLimit, lim.String())
+				if !regexp.MustCompile(`^[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9.\-/]+:[A-Za-z0-9._\-]+$`).MatchString(c.Image) || strings.HasSuffix(c.Image, ":latest") {
+					t.Errorf("%s: image %q: the overlay's images: must set a registry path and a version tag (not latest)", cw, c.Image)
+				}
+				for _, ef := range c.EnvFrom {
+					if ef.ConfigMapRef == nil || configMaps[ef.ConfigMapRef.Name] == nil {
+						t.Errorf("%s: envFrom %+v: no such ConfigMap here", cw, ef)
 					}
 				}
-			}
-			if !tmp {
-				t.Errorf("%s: /tmp must be an emptyDir with a sizeLimit (the root filesystem is read-only; run.work_dir and TMPDIR point there)", cw)
-			}
-			for _, e := range c.Env {
-				if e.Value != "" && regexp.MustCompile(`(?i)password|secret|token|key`).MatchString(e.Name) {
-					t.Errorf("%s: env %s holds a literal secret; use a secretKeyRef", cw, e.Name)
+				if len(c.EnvFrom) == 0 {
+					t.Errorf("%s: no envFrom: the overlay's settings (the buckets) would not reach the pod", cw)
 				}
-				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-					ref := e.ValueFrom.SecretKeyRef
-					s := secrets[ref.Name]
-					if s == nil {
-						t.Errorf("%s: env %s: Secret %q is not defined here", cw, e.Name, ref.Name)
-					} else if _, ok := s.StringData[ref.Key]; !ok {
-						if _, ok := s.Data[ref.Key]; !ok {
-							t.Errorf("%s: env %s: Secret %s has no key %s", cw, e.Name, ref.Name, ref.Key)
+				sc := c.SecurityContext
+				switch {
+				case sc == nil:
+					t.Errorf("%s: no securityContext", cw)
+				default:
+					if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+						t.Errorf("%s: readOnlyRootFilesystem must be true", cw)
+					}
+					if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+						t.Errorf("%s: allowPrivilegeEscalation must be false", cw)
+					}
+					if sc.Privileged != nil && *sc.Privileged {
+						t.Errorf("%s: privileged", cw)
+					}
+					if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || len(sc.Capabilities.Add) > 0 {
+						t.Errorf("%s: capabilities must drop ALL and add none", cw)
+					}
+					if sc.RunAsUser != nil && *sc.RunAsUser == 0 {
+						t.Errorf("%s: runs as root", cw)
+					}
+				}
+				for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+					req, okReq := c.Resources.Requests[r]
+					lim, okLim := c.Resources.Limits[r]
+					if !okReq || !okLim {
+						t.Errorf("%s: %s needs a request and a limit", cw, r)
+						continue
+					}
+					if req.Cmp(lim) > 0 {
+						t.Errorf("%s: %s request %s above its limit %s", cw, r, req.String(), lim.String())
+					}
+				}
+				tmp := false
+				for _, vm := range c.VolumeMounts {
+					v, ok := volumes[vm.Name]
+					if !ok {
+						t.Errorf("%s: mount %s: no such volume", cw, vm.Name)
+						continue
+					}
+					if vm.MountPath == "/tmp" {
+						tmp = v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil
+						if lim := c.Resources.Limits[corev1.ResourceEphemeralStorage]; tmp && v.EmptyDir.SizeLimit.Cmp(lim) > 0 {
+							t.Errorf("%s: /tmp sizeLimit %s above the ephemeral-storage limit %s", cw, v.EmptyDir.SizeLimit, lim.String())
 						}
 					}
 				}
-				if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.ContainerName != c.Name {
-					t.Errorf("%s: env %s refers to container %q", cw, e.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
+				if !tmp {
+					t.Errorf("%s: /tmp must be an emptyDir with a sizeLimit (the root filesystem is read-only; run.work_dir and TMPDIR point there)", cw)
+				}
+				for _, e := range c.Env {
+					if e.Value != "" && regexp.MustCompile(`(?i)password|secret|token|key`).MatchString(e.Name) {
+						t.Errorf("%s: env %s holds a literal secret; use a secretKeyRef", cw, e.Name)
+					}
+					if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+						ref := e.ValueFrom.SecretKeyRef
+						s := secrets[ref.Name]
+						if s == nil && (ref.Optional == nil || !*ref.Optional) {
+							t.Errorf("%s: env %s: Secret %q is not defined here and not optional: the pod would not start without it", cw, e.Name, ref.Name)
+						} else if s != nil && s.StringData[ref.Key] == "" {
+							if _, ok := s.Data[ref.Key]; !ok {
+								t.Errorf("%s: env %s: Secret %s has no key %s", cw, e.Name, ref.Name, ref.Key)
+							}
+						}
+					}
+					if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.ContainerName != c.Name {
+						t.Errorf("%s: env %s refers to container %q", cw, e.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
+					}
 				}
 			}
 		}
@@ -339,7 +374,7 @@ func argValue(args []string, flag string) (string, bool) {
 // Kubernetes's own parser (robfig/cron) accepts.
 func TestCronJob(t *testing.T) {
 	n := 0
-	for _, m := range loadManifests(t) {
+	for _, m := range allManifests(t) {
 		cj, ok := m.obj.(*batchv1.CronJob)
 		if !ok {
 			continue
@@ -368,8 +403,8 @@ func TestCronJob(t *testing.T) {
 			t.Errorf("%s: args %v, want the run command", m, a)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d CronJobs, want 1", n)
+	if want := setsWith(t, "cronjob"); n != want {
+		t.Errorf("%d CronJobs, want one in each of the %d sets with the cronjob workload", n, want)
 	}
 }
 
@@ -397,7 +432,7 @@ func checkJobSpec(t *testing.T, where string, js batchv1.JobSpec) {
 // --shards equals completions, and it has a date range.
 func TestIndexedBackfillJob(t *testing.T) {
 	n := 0
-	for _, m := range loadManifests(t) {
+	for _, m := range allManifests(t) {
 		job, ok := m.obj.(*batchv1.Job)
 		if !ok {
 			continue
@@ -438,29 +473,59 @@ func TestIndexedBackfillJob(t *testing.T) {
 			t.Errorf("%s: --shard fixes one share for every pod; an Indexed Job takes JOB_COMPLETION_INDEX", m)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d Jobs, want 1", n)
+	if want := setsWith(t, "backfill"); n != want {
+		t.Errorf("%d Jobs, want one in each of the %d sets with the backfill workload", n, want)
 	}
 }
 
 // The schedule Deployment runs one scheduler, replaced without overlap,
 // with probes on /healthz and /readyz and a metrics port the Service
-// exposes.
+// exposes. A ServiceMonitor, when there is one, scrapes that
+// Service's metrics port.
 func TestScheduleDeployment(t *testing.T) {
-	ms := loadManifests(t)
+	n := 0
+	for _, set := range renderAll(t) {
+		checkScheduleSet(t, set, &n)
+	}
+	if want := setsWith(t, "schedule"); n != want {
+		t.Errorf("%d Deployments, want one in each of the %d sets with the schedule workload", n, want)
+	}
+}
+
+func checkScheduleSet(t *testing.T, set renderedSet, n *int) {
+	t.Helper()
+	ms := set.objs
 	var svc *corev1.Service
+	var mon *monitoringv1.ServiceMonitor
 	for _, m := range ms {
-		if s, ok := m.obj.(*corev1.Service); ok {
-			svc = s
+		switch o := m.obj.(type) {
+		case *corev1.Service:
+			svc = o
+		case *monitoringv1.ServiceMonitor:
+			mon = o
 		}
 	}
-	n := 0
+	if mon != nil {
+		sel, err := metav1.LabelSelectorAsSelector(&mon.Spec.Selector)
+		switch {
+		case err != nil:
+			t.Errorf("%s: ServiceMonitor selector: %v", set.name, err)
+		case svc == nil || !sel.Matches(labelSet(svc.Labels)):
+			t.Errorf("%s: the ServiceMonitor selects no Service here (it needs the schedule workload)", set.name)
+		default:
+			for _, e := range mon.Spec.Endpoints {
+				if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == e.Port }) || e.Path != "/metrics" {
+					t.Errorf("%s: ServiceMonitor endpoint port %q path %q: want the Service's metrics port and /metrics", set.name, e.Port, e.Path)
+				}
+			}
+		}
+	}
 	for _, m := range ms {
 		d, ok := m.obj.(*appsv1.Deployment)
 		if !ok {
 			continue
 		}
-		n++
+		*n++
 		s := d.Spec
 		if s.Replicas == nil || *s.Replicas != 1 {
 			t.Errorf("%s: replicas must be 1 (one scheduler)", m)
@@ -506,54 +571,67 @@ func TestScheduleDeployment(t *testing.T) {
 			}
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d Deployments, want 1", n)
+}
+
+// Each overlay sets, in its kustomization.yaml, what a user must set: the
+// annotation its cloud's webhook reads (and no other cloud's), in the form
+// that webhook expects; the buckets, as URLs of its cloud. No ConfigMap
+// holds a credential.
+func TestIdentityAndSettings(t *testing.T) {
+	annotations := map[string]struct {
+		key, scheme string
+		form        *regexp.Regexp
+	}{
+		"aws": {"eks.amazonaws.com/role-arn", "s3://", regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)},
+		"gke": {"iam.gke.io/gcp-service-account", "gs://", regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$`)},
+		"aks": {"azure.workload.identity/client-id", "azblob://", regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)},
+	}
+	credential := regexp.MustCompile(`(?i)password\s*[=:]|://[^/\s:@]+:[^@\s]+@|sig=`)
+	for _, set := range renderAll(t) {
+		want, ok := annotations[set.overlay]
+		if !ok {
+			t.Fatalf("%s: no identity expected for overlay %s", set.name, set.overlay)
+		}
+		var settings map[string]string
+		for _, m := range set.objs {
+			switch o := m.obj.(type) {
+			case *corev1.ServiceAccount:
+				if v := o.Annotations[want.key]; !want.form.MatchString(v) {
+					t.Errorf("%s: %s %q is not of the form the webhook expects", m, want.key, v)
+				}
+				for cloud, other := range annotations {
+					if cloud != set.overlay && o.Annotations[other.key] != "" {
+						t.Errorf("%s: carries %s, the annotation of %s", m, other.key, cloud)
+					}
+				}
+			case *corev1.ConfigMap:
+				for k, v := range o.Data {
+					if credential.MatchString(v) {
+						t.Errorf("%s: %s holds a credential", m, k)
+					}
+				}
+				if strings.HasPrefix(o.Name, "auditexport-settings-") {
+					settings = o.Data
+				}
+			}
+		}
+		for _, k := range []string{"AUDITEXPORT_SOURCE_URL", "AUDITEXPORT_DESTINATION_URL"} {
+			if !strings.HasPrefix(settings[k], want.scheme) {
+				t.Errorf("%s: %s %q, want a %s URL set in the overlay", set.name, k, settings[k], want.scheme)
+			}
+		}
 	}
 }
 
-// The workload-identity examples carry the annotation each cloud's webhook
-// reads, in the form it expects; the Secret holds only a password, and the
-// ConfigMap none.
-func TestIdentityAndSecrets(t *testing.T) {
-	patterns := map[string]*regexp.Regexp{
-		"eks.amazonaws.com/role-arn":        regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`),
-		"iam.gke.io/gcp-service-account":    regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$`),
-		"azure.workload.identity/client-id": regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`),
-	}
-	seen := map[string]bool{}
-	for _, m := range loadManifests(t) {
-		switch o := m.obj.(type) {
-		case *corev1.ServiceAccount:
-			for k, v := range o.Annotations {
-				if re, ok := patterns[k]; ok {
-					seen[k] = true
-					if !re.MatchString(v) {
-						t.Errorf("%s: %s %q is not of the form the webhook expects", m, k, v)
-					}
-				}
-			}
-		case *corev1.Secret:
-			for k := range o.StringData {
-				if k != "PGPASSWORD" {
-					t.Errorf("%s: key %s: the Secret is for the PostgreSQL password only", m, k)
-				}
-			}
-			if len(o.Data) > 0 {
-				t.Errorf("%s: use stringData with a placeholder; real values come from a secret store", m)
-			}
-		case *corev1.ConfigMap:
-			for k, v := range o.Data {
-				if regexp.MustCompile(`(?i)password\s*=|://[^/\s:@]+:[^@\s]+@|sig=`).MatchString(v) {
-					t.Errorf("%s: %s holds a credential", m, k)
-				}
-			}
+// setsWith counts the rendered sets whose workload is w.
+func setsWith(t *testing.T, w string) int {
+	n := 0
+	for _, s := range renderAll(t) {
+		if s.workload == w {
+			n++
 		}
 	}
-	for k := range patterns {
-		if !seen[k] {
-			t.Errorf("no ServiceAccount example with %s", k)
-		}
-	}
+	return n
 }
 
 func labelSet(m map[string]string) labels.Set { return labels.Set(m) }
