@@ -25,7 +25,7 @@ type stdio struct {
 }
 
 func commands() []*command {
-	return []*command{runCommand(), backfillCommand(), planCommand(), verifyCommand(), checkCommand(), schemaCommand(), generateCommand(), versionCommand(),
+	return []*command{runCommand(), backfillCommand(), planCommand(), verifyCommand(), checkCommand(), schemaCommand(), ddlCommand(), generateCommand(), versionCommand(),
 		scheduleCommand(),
 		configCommand(),
 	}
@@ -60,7 +60,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("auditexport "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	exec := cmd.flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(joinBoolValues(fs, args[1:])); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(stdout, cmd, fs)
 			return exitOK
@@ -79,6 +79,31 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Try: auditexport %s --help\n", cmd.name)
 	}
 	return code
+}
+
+// joinBoolValues lets a boolean flag take its value as the next argument
+// too (--schema.strict true), as every other setting does, while standing
+// alone still means true (--schema.strict): "--x true" becomes "--x=true".
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if f := fs.Lookup(name); f != nil && name != a && i+1 < len(args) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				if v := args[i+1]; v == "true" || v == "false" {
+					out = append(out, a+"="+v)
+					i++
+					continue
+				}
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func printMainHelp(w io.Writer) {
