@@ -119,8 +119,9 @@ func TestCheckBucketURL(t *testing.T) {
 		param     string // the *ParamError's parameter, if one
 	}{
 		{url: "ftp://x/y", want: `unsupported scheme "ftp"`},
-		{url: "s3://b?regoin=x", want: "s3:// URLs take no regoin= parameter", param: "regoin"},
-		{url: "gs://b?region=x", want: "gs:// URLs take no region= parameter", param: "region"},
+		{url: "s3://b?regoin=x", want: "s3:// URLs take no regoin= parameter; did you mean region=?", param: "regoin"},
+		{url: "s3://b?use_path_styel=true", want: "did you mean use_path_style=?", param: "use_path_styel"},
+		{url: "gs://b?region=x", want: "gs:// URLs take no region= parameter (they take anonymous=, ", param: "region"},
 		{url: "azblob://c?account=x", want: "azblob:// URLs take no account=", param: "account"},
 		{url: "s3://b?accelerate=maybe", want: "accelerate=maybe is not a boolean"},
 		{url: "s3://b?request_checksum_calculation=never", want: "use when_supported or when_required"},

@@ -158,10 +158,48 @@ func URLParams(scheme string) []string {
 type ParamError struct {
 	Scheme string
 	Param  string
+	// Closest is the accepted parameter nearest to Param by edit
+	// distance (a typo's likely meaning), or "" when none is near.
+	Closest string
+}
+
+func newParamError(scheme, param string) *ParamError {
+	e := &ParamError{Scheme: scheme, Param: param}
+	best := len(param)/3 + 1 // at most one edit per three letters
+	for _, p := range URLParams(scheme) {
+		if d := editDistance(strings.ToLower(param), strings.ToLower(p)); d <= best {
+			e.Closest, best = p, d-1
+		}
+	}
+	return e
 }
 
 func (e *ParamError) Error() string {
+	if e.Closest != "" {
+		return fmt.Sprintf("%s:// URLs take no %s= parameter; did you mean %s=?", e.Scheme, e.Param, e.Closest)
+	}
 	return fmt.Sprintf("%s:// URLs take no %s= parameter (they take %s=)", e.Scheme, e.Param, strings.Join(URLParams(e.Scheme), "=, "))
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func (e *ParamError) Is(target error) bool { return target == ErrInvalid }
@@ -184,7 +222,7 @@ func CheckBucketURL(rawURL string) error {
 	q, _ := url.ParseQuery(u.RawQuery)
 	for name := range q {
 		if name != "prefix" && name != "key" && !slices.Contains(urlParams[scheme], name) {
-			return &ParamError{Scheme: scheme, Param: name}
+			return newParamError(scheme, name)
 		}
 	}
 	if scheme == "s3" {

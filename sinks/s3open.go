@@ -136,7 +136,7 @@ func s3Params(q url.Values) (*s3Options, error) {
 			}
 		case "awssdk": // gocloud's SDK version switch; v2 is the only one
 		default:
-			return nil, &ParamError{Scheme: "s3", Param: name}
+			return nil, newParamError("s3", name)
 		}
 		if err != nil {
 			return nil, err

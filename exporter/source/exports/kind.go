@@ -41,7 +41,7 @@ func (kind) Validate(cfg any, d source.Deps) []error {
 	case sinks.HasPassword(c.URL):
 		return []error{&source.FieldError{Field: "url", Secret: true, Problem: "holds a password (in its user info or in its endpoint= parameter); credentials come from the environment or the cloud SDK's default credential chain, never from a URL"}}
 	}
-	if err := sinks.CheckURL(c.URL); err != nil {
+	if err := sinks.CheckBucketURL(c.URL); err != nil {
 		return []error{&source.FieldError{Field: "url", Value: sinks.Redact(c.URL), Problem: err.Error() + " (e.g. s3://archive-bucket?endpoint=http://127.0.0.1:7070&region=us-east-1)"}}
 	}
 	return nil

@@ -22,6 +22,9 @@ func TestValidate(t *testing.T) {
 		{"s3://landing?region=us-east-1", nil},
 		{"", &source.FieldError{Field: "url", Required: true, Problem: "e.g. s3://landing-bucket or ./configs/samples"}},
 		{"s3://user:planted-pw@landing", &source.FieldError{Field: "url", Secret: true}},
+		// What a run's open would refuse is refused here, before it.
+		{"ftp://landing/sigma", &source.FieldError{Field: "url"}},
+		{"s3://landing?regoin=us-east-1", &source.FieldError{Field: "url"}},
 	} {
 		errs := exports.Kind.Validate(&exports.Config{URL: tt.url}, source.Deps{})
 		if tt.want == nil {
