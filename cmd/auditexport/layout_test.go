@@ -83,11 +83,6 @@ var layering = map[string]layer{
 		imports: []string{"exporter", "exporter/archive", "schema", "sinks"},
 		tests:   []string{"exporter/source", "exporter/source/exports"},
 	},
-	"exporter/ddl": {
-		rule:    "ddl writes SQL over an archive: a consumer of exporter like cmd (exporter never imports it), reading the archive through exporter/archive and naming columns through exporter; its tests build real archives with a source",
-		imports: []string{"exporter", "exporter/archive", "schema", "sinks"},
-		tests:   []string{"exporter/source", "exporter/source/exports"},
-	},
 	"exporter/generate": {
 		rule:    "generate writes synthetic Sigma exports: schema and sinks only, never exporter or another exporter package",
 		imports: []string{"schema", "sinks"},
