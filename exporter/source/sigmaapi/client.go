@@ -53,7 +53,6 @@ func newClient(c clientConfig) *client {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	rpm := c.requestsPerMinute
 	return &client{
 		base: base,
 		http: hc,
@@ -62,12 +61,21 @@ func newClient(c clientConfig) *client {
 			TokenURL:  base + "/v2/auth/token",
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
-		// One request at a time at the steady rate: never a burst over
-		// Sigma's per-minute limit.
-		limit:   rate.NewLimiter(rate.Limit(float64(rpm)/60), 1),
+		limit:   pace(c.requestsPerMinute),
 		retry:   c.retryFor,
 		secrets: []string{c.clientID, c.secret},
 	}
+}
+
+// pace is a limiter that never lets more than rpm requests through in any
+// 60 seconds: a token bucket of burst b refilled at r per second admits at
+// most b + 60r in a minute, so r = (rpm - b) / 60.
+func pace(rpm int) *rate.Limiter {
+	b := max(1, rpm/20)
+	if rpm <= b {
+		return rate.NewLimiter(rate.Limit(float64(max(rpm, 1))/120), 1)
+	}
+	return rate.NewLimiter(rate.Limit(float64(rpm-b)/60), b)
 }
 
 // APIError is an error answer of Sigma's API.

@@ -25,7 +25,7 @@ const (
 	DefaultControlID         = "API-Date-Filter"
 	MaxRowLimit              = 1_000_000 // Sigma's cap on one CSV or JSON export
 	MaxRequestsPerMinute     = 400       // Sigma's limit on the export and download endpoints
-	DefaultRequestsPerMinute = 300
+	DefaultRequestsPerMinute = 350
 )
 
 // Config is the kind's settings, under source.sigma_api.
@@ -106,8 +106,8 @@ func (kind) Validate(cfg any, d source.Deps) []error {
 	if c.RetryFor < 0 || c.RetryFor > time.Hour {
 		bad("retry_for", c.RetryFor.String(), "must be within 0..1h")
 	}
-	if c.RequestsPerMinute < 1 || c.RequestsPerMinute > MaxRequestsPerMinute {
-		bad("requests_per_minute", fmt.Sprint(c.RequestsPerMinute), fmt.Sprintf("must be 1..%d (Sigma's limit)", MaxRequestsPerMinute))
+	if c.RequestsPerMinute < 10 || c.RequestsPerMinute > MaxRequestsPerMinute {
+		bad("requests_per_minute", fmt.Sprint(c.RequestsPerMinute), fmt.Sprintf("must be 10..%d (Sigma's limit)", MaxRequestsPerMinute))
 	}
 	return errs
 }
