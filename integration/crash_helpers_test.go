@@ -339,13 +339,14 @@ func smallLanding(t *testing.T) landingData {
 		"--format", "csv.gz", "--seed", "3")
 }
 
-// concurrentRecovery starts n copies of the export at once and checks each
-// ends with exit 0 or with the clean "another run committed first" stop.
-func concurrentRecovery(t *testing.T, n int, args []string) []procResult {
+// concurrentRecovery starts n copies of the export at once, with extra
+// environment env, and checks each ends with exit 0 or with the clean
+// "another run committed first" stop.
+func concurrentRecovery(t *testing.T, n int, env []string, args []string) []procResult {
 	t.Helper()
 	ps := make([]*proc, n)
 	for i := range ps {
-		ps[i] = startCLI(t, nil, args...)
+		ps[i] = startCLI(t, env, args...)
 	}
 	rs := make([]procResult, n)
 	for i, p := range ps {

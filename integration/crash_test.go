@@ -101,7 +101,7 @@ func TestCrashTwoRecoveries(t *testing.T) {
 				crashAt(t, phase, args)
 				mid := readArchive(t, d.url, prefix)
 				checkReaderView(t, mid)
-				concurrentRecovery(t, 2, args)
+				concurrentRecovery(t, 2, nil, args)
 				assertExact(t, d, prefix, data, exactOptions{debris: mid.staging})
 			})
 		}
@@ -154,7 +154,7 @@ func TestCrashRandomKill(t *testing.T) {
 			mid := readArchive(t, d.url, prefix)
 			checkReaderView(t, mid)
 			if twoAtOnce {
-				concurrentRecovery(t, 2, args)
+				concurrentRecovery(t, 2, nil, args)
 				assertExact(t, d, prefix, data, exactOptions{debris: mid.staging})
 				return
 			}

@@ -64,7 +64,7 @@ func TestFaultsTransient(t *testing.T) {
 		d := newDest(t, "s3")
 		pd := viaProxy(t, d, proxy)
 		before := proxy.injected()
-		concurrentRecovery(t, 2, exportArgs(t, "run", data.dir, pd, "faults"))
+		concurrentRecovery(t, 2, nil, exportArgs(t, "run", data.dir, pd, "faults"))
 		t.Logf("proxy: %s", proxy.report())
 		if proxy.injected() == before {
 			t.Errorf("the proxy injected no fault into the runs")

@@ -28,7 +28,7 @@ func TestRaceRuns(t *testing.T) {
 			want := assertExact(t, single, "race", data)
 
 			d := newDest(t, kind)
-			rs := concurrentRecovery(t, 3, exportArgs(t, "run", data.dir, d, "race"))
+			rs := concurrentRecovery(t, 3, nil, exportArgs(t, "run", data.dir, d, "race"))
 			logRace(t, rs)
 			got := assertExact(t, d, "race", data)
 			if diff := sameEvents(want, got); diff != "" {
