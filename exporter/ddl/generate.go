@@ -27,8 +27,12 @@ func Generate(e Engine, t *Table, o Options) (string, error) {
 	if err := Check(e, t.Name, t.Location, o); err != nil {
 		return "", err
 	}
+	declared, merged := t.splitMerged()
+	tc := *t
+	tc.Columns = declared
+	t = &tc
 	var b strings.Builder
-	header(&b, e, t)
+	header(&b, e, t, merged)
 	switch e {
 	case Athena:
 		athena(&b, t)
@@ -109,7 +113,7 @@ func checkLocation(e Engine, l Location, o Options) error {
 }
 
 // header writes the comment block every statement starts with.
-func header(b *strings.Builder, e Engine, t *Table) {
+func header(b *strings.Builder, e Engine, t *Table, merged []Column) {
 	line := func(format string, a ...any) { fmt.Fprintf(b, "-- "+format+"\n", a...) }
 	line("%s: %s over the auditexport archive at %s", engineTitle[e], engineObject[e], t.Location)
 	if t.Commits > 0 {
@@ -138,8 +142,27 @@ func header(b *strings.Builder, e Engine, t *Table) {
 		parts += "; first committed day " + t.FirstDay
 	}
 	line("Partitions: %s.", parts)
+	for _, c := range merged {
+		key := archive.DateKey
+		if strings.EqualFold(c.Name, archive.CategoryKey) {
+			key = archive.CategoryKey
+		}
+		line("%s: the files' column %s (%s) and the partition key have one name, which an engine reads as one", key, c.Name, oneLine(c.Friendly))
+		line("  column: it is declared once, as the partition column, %s.", partitionValues[e])
+	}
 	line("Timestamps are UTC instants (Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true)).")
 	b.WriteString("\n")
+}
+
+// partitionValues says how each engine reads a partition value from its
+// directory name.
+var partitionValues = map[Engine]string{
+	Athena:     "whose values are the directory names as written (Hive-escaped: %2F for /; __HIVE_DEFAULT_PARTITION__ for an empty value)",
+	Snowflake:  "parsed from METADATA$FILENAME as written (Hive-escaped: %2F for /; __HIVE_DEFAULT_PARTITION__ for an empty value)",
+	BigQuery:   "read from the directory names (Hive-escaped where a value holds / = % : or quotes)",
+	Databricks: "which Spark unescapes (%2F reads as /; __HIVE_DEFAULT_PARTITION__ as NULL)",
+	Trino:      "which the Hive connector unescapes (%2F reads as /; __HIVE_DEFAULT_PARTITION__ as NULL)",
+	DuckDB:     "which DuckDB unescapes (%2F reads as /; __HIVE_DEFAULT_PARTITION__ as NULL)",
 }
 
 var engineTitle = map[Engine]string{

@@ -140,6 +140,21 @@ type Table struct {
 	Extra int
 }
 
+// splitMerged returns the columns to declare and the data columns named
+// like a partition key (EVENT_CATEGORY with by_category, case-insensitively):
+// engines read a file column and a partition key of one name as one column,
+// so the partition column stands for them.
+func (t *Table) splitMerged() (declared, merged []Column) {
+	for _, c := range t.Columns {
+		if strings.EqualFold(c.Name, archive.DateKey) || t.ByCategory && strings.EqualFold(c.Name, archive.CategoryKey) {
+			merged = append(merged, c)
+			continue
+		}
+		declared = append(declared, c)
+	}
+	return declared, merged
+}
+
 // NewTable joins the catalog's columns with what the archive's files hold
 // (a may be nil or hold no commits: the catalog alone). Columns come in
 // catalog order, then the columns only the files hold, in the order the
