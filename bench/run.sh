@@ -7,6 +7,7 @@
 #   bash bench/run.sh --postgres            # a 5M-row PostgreSQL table: auditexport vs psql \copy to /dev/null
 #   bash bench/run.sh --noop                # an incremental run with nothing new, against a year of partitions
 #   bash bench/run.sh --daily               # the next day's run: one new 30-day export against the archive of the last
+#   bash bench/run.sh --sigma-api           # a 30-day pull through Sigma's REST API (the contract's test server)
 #   bash bench/run.sh --rows 200000 --runs 3 --noop --postgres --pg-rows 1000000   # modes combine
 #
 # What each mode measures:
@@ -28,6 +29,10 @@
 #             each on a fresh copy of that archive. Every row of the new export is deduplicated against the
 #             archive (older rows too: an event older than run.lookback that the archive lacks is written).
 #             Compare builds with --ref.
+#   sigma-api a backfill of the last 30 days through the sigma-api source, from bench/sigmaserver (the contract's
+#             test server, exporter/source/sigmaapi/sigmatest, in a process of its own) serving one 30-day export
+#             of --api-rows events a day as a workbook element: one export, its 204 poll and its download per
+#             day, at the default poll interval (1s) and 400 requests a minute. Requests are the server's count.
 # Wall time is measured by bash (EPOCHREALTIME); peak RSS and CPU time by /usr/bin/time -v (installed with
 # apt-get when missing). Every run's output is checked (row counts, status) and the script stops, naming the
 # command and showing its stderr, when a tool fails or writes the wrong number of rows.
@@ -56,6 +61,8 @@ do_noop=0
 noop_history=both
 do_daily=0
 daily_rows=20000
+do_api=0
+api_rows=50000
 ref=""
 run_timeout=1800
 
@@ -69,6 +76,7 @@ usage() {
 		  --postgres          PostgreSQL table: auditexport vs psql \copy to /dev/null
 		  --noop              incremental run with nothing new against a year of daily partitions
 		  --daily             the next day's incremental run over a new 30-day export
+		  --sigma-api         a 30-day pull through Sigma's REST API from the contract's test server
 
 		options:
 		  --runs N            timed runs of each tool (default 5)
@@ -79,6 +87,7 @@ usage() {
 		  --pg-rows N         rows of the PostgreSQL table (default 5000000)
 		  --noop-history H    bulk, daily or both (default both): how the year of partitions is built
 		  --daily-rows N      events a day in the --daily exports (default 20000)
+		  --api-rows N        events a day served to --sigma-api (default 50000)
 		  --ref REV           build auditexport from git revision REV (git archive) instead of the work tree
 		  --timeout S         stop a run after S seconds with SIGQUIT (a Go goroutine dump) and fail (default 1800)
 		  -h, --help          this text
@@ -108,7 +117,8 @@ while (($# > 0)); do
 	--postgres) do_pg=1 && shift ;;
 	--noop) do_noop=1 && shift ;;
 	--daily) do_daily=1 && shift ;;
-	--runs | --warmup | --days | --seed | --threads | --pg-rows | --timeout | --daily-rows)
+	--sigma-api) do_api=1 && shift ;;
+	--runs | --warmup | --days | --seed | --threads | --pg-rows | --timeout | --daily-rows | --api-rows)
 		(($# >= 2)) || die "$1 needs a value"
 		need_int "$1" "$2"
 		case "$1" in
@@ -120,6 +130,7 @@ while (($# > 0)); do
 		--pg-rows) pg_rows=$2 ;;
 		--timeout) run_timeout=$2 ;;
 		--daily-rows) daily_rows=$2 ;;
+		--api-rows) api_rows=$2 ;;
 		esac
 		shift 2
 		;;
@@ -146,7 +157,8 @@ done
 ((pg_rows >= 1)) || die "--pg-rows must be at least 1"
 ((run_timeout >= 1)) || die "--timeout must be at least 1 second"
 ((daily_rows >= 1)) || die "--daily-rows must be at least 1"
-if ((${#sizes[@]} == 0 && do_pg == 0 && do_noop == 0 && do_daily == 0)); then
+((api_rows >= 1)) || die "--api-rows must be at least 1"
+if ((${#sizes[@]} == 0 && do_pg == 0 && do_noop == 0 && do_daily == 0 && do_api == 0)); then
 	sizes=(1000000)
 fi
 
@@ -321,8 +333,8 @@ prepare_csv() {
 	fi
 	IN_DIR="$dir/export"
 	IN_FILE="$(ls "$IN_DIR"/*.csv.gz)"
-	IN_ROWS="$(json "$dir/generate.json" .RowsWritten)"
-	IN_DISTINCT="$(json "$dir/generate.json" .Distinct)"
+	IN_ROWS="$(json "$dir/generate.json" '.rows_written // .RowsWritten')"
+	IN_DISTINCT="$(json "$dir/generate.json" '.distinct // .Distinct')"
 	IN_COLS="$(cat "$dir/columns")"
 	IN_GZ="$(stat -c %s "$IN_FILE")"
 	IN_RAW="$(cat "$dir/raw_bytes")"
@@ -650,6 +662,70 @@ bench_daily() {
 	echo
 }
 
+bench_sigma_api() {
+	local start end land f url dest stats="$RUNDIR/sigma-stats.json" o="$RUNDIR/api.stdout" e="$RUNDIR/api.stderr" load0
+	start="$(date -u -d '30 days ago' +%F)" end="$(date -u -d '1 day ago' +%F)"
+	land="$DATA/sigmaapi-r$api_rows-s$seed-$start"
+	if [[ ! -f "$land/.complete" ]]; then
+		note "generating one 30-day Sigma export of $api_rows events a day into $land"
+		rm -rf "$land"
+		mkdir -p "$land/export"
+		"$AE" generate --out "$land/export" --days 30 --exports 1 --rows-per-day "$api_rows" --format csv.gz \
+			--timestamps plain --late-rate 0 --seed "$seed" --start "$start" >"$land/generate.json"
+		touch "$land/.complete"
+	fi
+	f="$(ls "$land"/export/*.csv.gz)"
+	note "building bench/sigmaserver into $BIN/sigmaserver"
+	(cd "$BENCH/sigmaserver" && go build -o "$BIN/sigmaserver" .)
+	note "sigma-api: loading $(basename "$f") into the test server"
+	local secret
+	secret="bench-$RANDOM$RANDOM"
+	coproc SIGMASRV { "$BIN/sigmaserver" --rows "$f" --client-id bench-client --client-secret "$secret" --stats "$stats"; }
+	read -r -t 600 url <&"${SIGMASRV[0]}" || die "bench/sigmaserver did not start"
+	local srv_pid=$SIGMASRV_PID
+	requests() {
+		rm -f "$stats"
+		kill -USR1 "$srv_pid"
+		for _ in $(seq 100); do [[ -f "$stats" ]] && break; sleep 0.05; done
+		jq .Requests "$stats"
+	}
+	local A_WALL="" A_RSS="" A_CPU="" A_REQ="" before read written windows
+	load0="$(loadavg)"
+	for ((i = 1 - warmup; i <= runs; i++)); do
+		dest="$RUNDIR/api-dest" && rm -rf "$dest"
+		before="$(requests)"
+		LAST_CMD=(env SIGMA_CLIENT_ID=bench-client SIGMA_CLIENT_SECRET="$secret" "$AE" backfill --from "$start" --to "$end"
+			--source.kind sigma-api --source.sigma_api.base_url "$url" --source.sigma_api.workbook_id bench-wb
+			--source.sigma_api.element_id bench-el --source.sigma_api.requests_per_minute 400
+			--destination.url "$dest" --log.level warn)
+		measure "$o" "$e" "${LAST_CMD[@]}"
+		ae_check "$o" "$e" "" ""
+		read="$(json "$o" .rows_read)" written="$(json "$o" .rows_written)" windows="$(json "$o" '.progress.inputs | length')"
+		((i >= 1)) || continue
+		A_REQ+=" $(($(requests) - before))"
+		note "sigma-api pull $i: ${M_WALL}s, peak RSS $(kib_to_mib "$M_RSS") MiB, $written written"
+		A_WALL+=" $M_WALL" A_RSS+=" $M_RSS" A_CPU+=" $M_CPU"
+	done
+	kill "$srv_pid" 2>/dev/null || true
+	wait "$srv_pid" 2>/dev/null || true
+	rm -rf "$dest" "$o" "$e"
+	local med mn mx cmed rmed
+	# shellcheck disable=SC2086
+	read -r med mn mx <<<"$(stats $A_WALL)"
+	# shellcheck disable=SC2086
+	read -r cmed _ _ <<<"$(stats $A_CPU)"
+	# shellcheck disable=SC2086
+	read -r rmed _ _ <<<"$(stats $A_REQ)"
+	echo "== a 30-day pull through Sigma's REST API (sigma-api source; bench/sigmaserver, the contract's test server)"
+	echo "input:     $windows windows ($start..$end), $(fmt_int "$read") rows ($(fmt_int "$api_rows") events a day), one export + poll + download a day"
+	echo "runs:      $runs timed runs (after $warmup warm-up), each into a fresh archive; load avg $load0 before, $(loadavg) after"
+	printf '%10s %10s %9s %9s %9s %9s %9s %9s\n' read written requests "wall med" min max "CPU med" "RSS max"
+	# shellcheck disable=SC2086
+	printf '%10s %10s %9s %8.3fs %8.3fs %8.3fs %8.2fs %5s MiB\n' "$(fmt_int "$read")" "$(fmt_int "$written")" "$rmed" \
+		"$med" "$mn" "$mx" "$cmed" "$(kib_to_mib "$(max_of $A_RSS)")"
+	echo
+}
+
 # ------------------------------------------------------------------------------------------------- main
 
 mkdir -p "$BIN" "$DATA/results"
@@ -670,6 +746,7 @@ flatness
 ((do_pg == 0)) || bench_postgres
 ((do_noop == 0)) || bench_noop
 ((do_daily == 0)) || bench_daily
+((do_api == 0)) || bench_sigma_api
 note "tables saved in $results"
 if [[ -n "${PG_STOP:-}" ]]; then
 	note "the benchmark's PostgreSQL server is still running (its table is reused next time); stop it with: $PG_STOP"
