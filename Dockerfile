@@ -17,8 +17,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
-ARG COMMIT=unknown
+# The version and commit auditexport version prints and the archive
+# records; the build context holds no .git (see .dockerignore), so they are
+# passed in. Unset, the binary reports "devel" and "unknown".
+ARG VERSION
+ARG COMMIT
 ARG TARGETOS
 ARG TARGETARCH
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X main.Version=${VERSION} -X main.Commit=${COMMIT}" -o /out/auditexport ./cmd/auditexport

@@ -91,7 +91,14 @@ func newMetrics() *metrics {
 			Help: "Failed runs by kind of error: permission, not_found, rejects, conflict, config, other.",
 		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.runDuration, m.lastSuccess, m.lastEvent, m.headCommit, m.headInfo, m.runs, m.errs)
+	b := buildVersion()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "auditexport", Name: "build_info",
+		Help:        "1, labelled with the version, VCS revision and Go version of the binary (as auditexport version prints them).",
+		ConstLabels: prometheus.Labels{"version": b.version, "revision": b.revision, "go_version": b.goVersion},
+	})
+	buildInfo.Set(1)
+	reg.MustRegister(m.runDuration, m.lastSuccess, m.lastEvent, m.headCommit, m.headInfo, m.runs, m.errs, buildInfo)
 	for _, s := range []string{statusOK, statusFailed, statusCanceled} {
 		m.runs.WithLabelValues(s)
 	}
