@@ -38,7 +38,7 @@ destination.`,
 				return usagef("want a subcommand: auditexport config validate [--config FILE]")
 			}
 			// Flags may follow the subcommand: parse them too.
-			if err := fs.Parse(io.args[1:]); err != nil {
+			if err := fs.Parse(joinBoolValues(fs, io.args[1:])); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					printCommandHelp(io.out, c, fs)
 					return nil
@@ -65,10 +65,10 @@ type effectiveSetting struct {
 // runConfigValidate loads and checks the configuration and prints it.
 func runConfigValidate(cf *configFlags, asJSON bool, out io.Writer) error {
 	lc, err := cf.loadUnvalidated()
-	if err != nil {
+	if lc == nil {
 		return err
 	}
-	verr := lc.validate(lc.origin)
+	verr := flatJoin(err, lc.validate(lc.origin))
 	settings := effectiveSettings(lc)
 	if asJSON {
 		report := struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -41,7 +42,15 @@ func envOf(key string) string {
 // structs (schema.columns) are YAML-only and left out. The source's
 // settings come from its kinds' settings structs (see walkSource).
 func settingsOf(c *Config) []setting {
+	out, _ := settingsAndLists(c)
+	return out
+}
+
+// settingsAndLists is settingsOf, and the YAML-only lists of structs left
+// out of it (schema.columns) by key, with their element type.
+func settingsAndLists(c *Config) ([]setting, map[string]reflect.Type) {
 	var out []setting
+	lists := map[string]reflect.Type{}
 	var walk func(v reflect.Value, prefix string)
 	leaf := func(f reflect.StructField, fv reflect.Value, key, help string) {
 		if help == "" {
@@ -71,13 +80,14 @@ func settingsOf(c *Config) []setting {
 			case f.Type.Kind() == reflect.Struct && f.Type != durationType:
 				walk(fv, key+".")
 			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String:
+				lists[key] = f.Type.Elem()
 			default:
 				leaf(f, fv, key, "")
 			}
 		}
 	}
 	walk(reflect.ValueOf(c).Elem(), "")
-	return out
+	return out, lists
 }
 
 // set parses raw into the setting.
@@ -154,16 +164,29 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.path, "config", "", "YAML config `file` (env AUDITEXPORT_CONFIG)")
 	var scratch Config
 	for _, s := range settingsOf(&scratch) {
-		key := s.key
-		fs.Func(key, s.help+" (env "+s.env+")", func(v string) error {
-			if _, ok := cf.given[key]; !ok {
-				cf.order = append(cf.order, key)
-			}
-			cf.given[key] = v
-			return nil
-		})
+		fs.Var(&settingFlag{cf: cf, key: s.key, boolean: s.v.Kind() == reflect.Bool}, s.key, s.help+" (env "+s.env+")")
 	}
 	return cf
+}
+
+// settingFlag is the flag of one setting: it records the value given, for
+// load to apply after the file and the environment. A boolean setting's
+// flag may stand alone (--parquet.lower_case_columns means true).
+type settingFlag struct {
+	cf      *configFlags
+	key     string
+	boolean bool
+}
+
+func (f *settingFlag) String() string   { return "" }
+func (f *settingFlag) IsBoolFlag() bool { return f.boolean }
+
+func (f *settingFlag) Set(v string) error {
+	if _, ok := f.cf.given[f.key]; !ok {
+		f.cf.order = append(f.cf.order, f.key)
+	}
+	f.cf.given[f.key] = v
+	return nil
 }
 
 // loadNoArgs refuses positional arguments, then loads the config.
@@ -184,26 +207,34 @@ type loadedConfig struct {
 // validation.
 func (cf *configFlags) load() (*loadedConfig, error) {
 	lc, err := cf.loadUnvalidated()
-	if err != nil {
+	if lc == nil {
 		return nil, err
 	}
-	if err := lc.validate(lc.origin); err != nil {
+	if err := flatJoin(err, lc.validate(lc.origin)); err != nil {
 		return nil, err
 	}
 	return lc, nil
 }
 
 // loadUnvalidated builds the config without validating it, for commands
-// that need only part of it (schema).
+// that need only part of it (schema). Every value that cannot be read (in
+// the file, the environment or a flag) is reported at once, with the
+// config as far as it could be read; a file that cannot be read or parsed
+// returns no config.
 func (cf *configFlags) loadUnvalidated() (*loadedConfig, error) {
 	lc := &loadedConfig{Config: defaultConfig(), origin: map[string]string{}}
 	path := cf.path
 	if path == "" {
 		path = os.Getenv("AUDITEXPORT_CONFIG")
 	}
+	var problems []error
 	if path != "" {
-		if err := loadYAML(path, &lc.Config); err != nil {
-			return nil, err
+		if err := readConfigFile(path, &lc.Config); err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) && ce.Setting == "--config" {
+				return nil, err // unreadable: nothing else can be said
+			}
+			problems = append(problems, err)
 		}
 		keys, err := yamlKeys(path)
 		if err != nil {
@@ -219,7 +250,8 @@ func (cf *configFlags) loadUnvalidated() (*loadedConfig, error) {
 		byKey[s.key] = s
 		if raw, ok := os.LookupEnv(s.env); ok {
 			if err := s.set(raw); err != nil {
-				return nil, &ConfigError{Setting: s.env, Value: shown(s, raw), Problem: err.Error()}
+				problems = append(problems, &ConfigError{Setting: s.env, Value: shown(s, raw), Problem: err.Error()})
+				continue
 			}
 			lc.origin[s.key] = "env"
 		}
@@ -227,11 +259,12 @@ func (cf *configFlags) loadUnvalidated() (*loadedConfig, error) {
 	for _, k := range cf.order {
 		s := byKey[k]
 		if err := s.set(cf.given[k]); err != nil {
-			return nil, &ConfigError{Setting: "--" + k, Value: shown(s, cf.given[k]), Problem: err.Error()}
+			problems = append(problems, &ConfigError{Setting: "--" + k, Value: shown(s, cf.given[k]), Problem: err.Error()})
+			continue
 		}
 		lc.origin[k] = "flag"
 	}
-	return lc, nil
+	return lc, flatJoin(problems...)
 }
 
 func shown(s setting, raw string) string {

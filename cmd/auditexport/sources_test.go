@@ -144,7 +144,7 @@ func TestSourceKindSecretsCheckedWhenNotSelected(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("source:\n  fake_api:\n    endpont: x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := cli(t, "config", "validate", "--config", cfgPath); code != exitUsage || !strings.Contains(errOut, "field endpont not found") {
+	if code, _, errOut := cli(t, "config", "validate", "--config", cfgPath); code != exitUsage || !strings.Contains(errOut, "source.fake_api.endpont: is not a setting; did you mean source.fake_api.endpoint?") {
 		t.Errorf("unknown key: exit %d\n%s", code, errOut)
 	}
 }
