@@ -81,7 +81,8 @@ type Progress struct {
 	Inputs []InputProgress `json:"inputs"`
 	// MaxEventTime is the latest event time among the rows read (the
 	// watermark of a database source).
-	MaxEventTime time.Time `json:"max_event_time"`
+	// Absent when no row was read.
+	MaxEventTime time.Time `json:"max_event_time,omitzero"`
 }
 
 // InputProgress is one input read in full.

@@ -40,6 +40,7 @@ commits on its own, and the commit log keeps them exactly-once.`,
 			shardFlag := fs.String("shard", "", "take share `i/n` of the days (0 <= i < n); default: JOB_COMPLETION_INDEX with --shards")
 			aliasFlag(fs, cf, "shards", "backfill.shards", "n")
 			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
+			style := addSummaryFlag(fs)
 			return func(ctx context.Context, io *stdio) error {
 				lc, err := cf.loadNoArgs(io)
 				if err != nil {
@@ -57,7 +58,7 @@ commits on its own, and the commit log keeps them exactly-once.`,
 				bar := progressFor(io.err)
 				defer bar.finish()
 				log := newLogger(lc.Log, bar.logWriter(io.err))
-				p := exportPlan{command: "backfill", window: w, progress: bar.callback()}
+				p := exportPlan{command: "backfill", window: w, progress: bar.callback(), summary: style(io.out)}
 				shardLabel := ""
 				if sharded {
 					var days int

@@ -23,12 +23,13 @@ destination.`,
 			cf := addConfigFlags(fs)
 			from := fs.String("from", "", "plan a backfill from this `date` (YYYY-MM-DD)")
 			to := fs.String("to", "", "plan a backfill to this `date` (YYYY-MM-DD, inclusive)")
+			style := addSummaryFlag(fs)
 			return func(ctx context.Context, io *stdio) error {
 				lc, err := cf.loadNoArgs(io)
 				if err != nil {
 					return err
 				}
-				p := exportPlan{command: "run", incremental: true}
+				p := exportPlan{command: "plan", incremental: true}
 				if *from != "" || *to != "" {
 					zone, _ := time.LoadLocation(lc.Partitioning.TimeZone)
 					w, err := dateWindow(*from, *to, zone)
@@ -37,6 +38,7 @@ destination.`,
 					}
 					p = exportPlan{command: "backfill", window: w}
 				}
+				p.summary = style(io.out)
 				_, err = runExport(ctx, lc, newLogger(lc.Log, io.err), p, true, io.out)
 				return err
 			}

@@ -35,6 +35,7 @@ stderr.`,
 			cf := addConfigFlags(fs)
 			dry := fs.Bool("dry-run", false, "read and plan everything, write nothing (same as the plan command)")
 			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
+			style := addSummaryFlag(fs)
 			return func(ctx context.Context, io *stdio) error {
 				lc, err := cf.loadNoArgs(io)
 				if err != nil {
@@ -43,7 +44,7 @@ stderr.`,
 				bar := progressFor(io.err)
 				defer bar.finish()
 				log := newLogger(lc.Log, bar.logWriter(io.err))
-				p := exportPlan{command: "run", incremental: true, progress: bar.callback()}
+				p := exportPlan{command: "run", incremental: true, progress: bar.callback(), summary: style(io.out)}
 				push := pushAfter(lc, &p, *dry)
 				sum, err := runExport(ctx, lc, log, p, *dry, io.out)
 				bar.finish()
@@ -67,6 +68,8 @@ type exportPlan struct {
 	progress func(exporter.ProgressEvent)
 	// phase, when set, is chained into the exporter's phase hook (tests).
 	phase func(string)
+	// summary is how the run ends on stdout (JSON unless a person reads).
+	summary summaryStyle
 	// commitAttempts, when > 0, bounds re-planning after lost commit races
 	// (concurrent backfill shards race more than scheduled runs).
 	commitAttempts int
@@ -84,7 +87,7 @@ func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p export
 	job, err := newExportJob(ctx, lc, log, dryRun)
 	if err != nil {
 		err = userError(guard.explain(err))
-		printSummary(out, nil, err)
+		p.summary.print(out, nil, err, time.Since(start), p.command)
 		rlog.Error("run failed", "command", p.command, "kind", errorKind(err), "err", err)
 		if p.metrics != nil {
 			p.metrics.observe(nil, err, time.Since(start))
@@ -103,7 +106,7 @@ func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p export
 	}
 	sum, err := exporter.Run(ctx, job.opts)
 	err = userError(guard.explain(err))
-	printSummary(out, sum, err)
+	p.summary.print(out, sum, err, time.Since(start), p.command)
 	if p.metrics != nil {
 		p.metrics.observe(sum, err, time.Since(start))
 		if !dryRun {

@@ -69,29 +69,30 @@ type Options struct {
 	Workers int
 }
 
-// Truth describes what Generate wrote.
+// Truth describes what Generate wrote (as JSON, in the snake_case of
+// every auditexport summary).
 type Truth struct {
 	// Files are the names of the files written into dir, in export order.
-	Files []string
+	Files []string `json:"files"`
 	// DistinctPerDay maps a UTC date ("2026-11-25") to the number of distinct
 	// events of that date found in at least one file. Dates without any are
 	// absent.
-	DistinctPerDay map[string]int
+	DistinctPerDay map[string]int `json:"distinct_per_day"`
 	// Distinct is the total number of distinct events in all files.
-	Distinct int
+	Distinct int `json:"distinct"`
 	// RowsWritten is the number of data rows in all files, counting the
 	// overlap between files and duplicates.
-	RowsWritten int
+	RowsWritten int `json:"rows_written"`
 	// Renames maps each renamed header to its column ID (Headers "renamed").
-	Renames map[string]string
+	Renames map[string]string `json:"renames,omitempty"`
 	// Categories maps an event category to its number of distinct events.
-	Categories map[string]int
+	Categories map[string]int `json:"categories"`
 	// Late is the number of distinct events that first appear in a later
 	// file than the first one whose time window contains them.
-	Late int
+	Late int `json:"late"`
 	// Duplicates is the number of extra copies written (rows that repeat a
 	// row already in the same file).
-	Duplicates int
+	Duplicates int `json:"duplicates"`
 }
 
 // withDefaults returns o with the zero values of optional fields replaced.
