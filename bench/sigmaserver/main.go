@@ -54,9 +54,11 @@ func run() error {
 		Header: header, Rows: rows, TimeColumn: "Timestamp", MaxRows: *maxRows,
 	})
 	defer srv.Close()
-	fmt.Println(srv.URL)
+	// Listening for the signals before saying where it serves: a signal
+	// sent as soon as the URL is read must not kill it.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	fmt.Println(srv.URL)
 	for s := range sig {
 		data, err := json.Marshal(srv.Stats())
 		if err != nil {
