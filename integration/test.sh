@@ -13,12 +13,13 @@ cleanup() {
 trap cleanup EXIT
 
 # Install the servers that are built or downloaded (two Go builds and an npm
-# install: minutes when cold, a version check when cached) in parallel. Each
-# one's output is kept apart and printed once it is done, so lines never
-# interleave. PostgreSQL comes from apt-get, inside its own start.
+# install: minutes when cold, a version check when cached), and build the
+# DuckDB runner the ddl tests use (a cgo build, about a minute when cold), in
+# parallel. Each one's output is kept apart and printed once it is done, so
+# lines never interleave. PostgreSQL comes from apt-get, inside its own start.
 logs="$(mktemp -d)"
 pids=()
-installs=(versitygw fakegcs azurite)
+installs=(versitygw fakegcs azurite duckdb)
 for s in "${installs[@]}"; do
 	bash "integration/scripts/$s.sh" install >"$logs/$s.log" 2>&1 &
 	pids+=("$!")
@@ -39,6 +40,7 @@ for s in postgres versitygw fakegcs azurite; do
 	started+=("$s")
 	eval "$(bash "integration/scripts/$s.sh" env)"
 done
+eval "$(bash integration/scripts/duckdb.sh env)"
 echo "test.sh: servers ready after ${SECONDS}s" >&2
 
 go vet ./...

@@ -25,11 +25,13 @@ func duckdb(b *strings.Builder, t *Table) {
 		}
 		fmt.Fprintf(b, "  %s, -- %s\n", col, describe(c, jsonHints[DuckDB]))
 	}
-	fmt.Fprintf(b, "  %s", archive.DateKey)
+	// Aliased: where a file column has a partition key's name in another
+	// case, DuckDB reads the two as one column under the file's spelling.
+	fmt.Fprintf(b, "  %s AS %s", archive.DateKey, archive.DateKey)
 	hiveTypes := fmt.Sprintf("'%s': DATE", archive.DateKey)
 	glob := duckdbRoot(t.Location) + archive.DateKey + "=*/"
 	if t.ByCategory {
-		fmt.Fprintf(b, ",\n  %s", archive.CategoryKey)
+		fmt.Fprintf(b, ",\n  %s AS %s", archive.CategoryKey, archive.CategoryKey)
 		hiveTypes += fmt.Sprintf(", '%s': VARCHAR", archive.CategoryKey)
 		glob += archive.CategoryKey + "=*/"
 	}
