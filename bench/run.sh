@@ -680,7 +680,7 @@ bench_sigma_api() {
 	note "sigma-api: loading $(basename "$f") into the test server"
 	local secret
 	secret="bench-$RANDOM$RANDOM"
-	coproc SIGMASRV { "$BIN/sigmaserver" --rows "$f" --client-id bench-client --client-secret "$secret" --stats "$stats"; }
+	coproc SIGMASRV { exec "$BIN/sigmaserver" --rows "$f" --client-id bench-client --client-secret "$secret" --stats "$stats"; }
 	read -r -t 600 url <&"${SIGMASRV[0]}" || die "bench/sigmaserver did not start"
 	local srv_pid=$SIGMASRV_PID
 	requests() {
