@@ -10,12 +10,16 @@
 #
 # The cluster lives in integration/.run/postgres (git-ignored), listens on 127.0.0.1 only, trusts every local
 # connection and runs with fsync off: test data only, never anything worth keeping. Works as root (the server
-# runs as the postgres user through runuser) and as a normal user. Installs Debian's postgresql package with
-# apt-get only when initdb cannot be found.
+# runs as the postgres user through runuser) and as a normal user. As root, when the postgres user cannot
+# reach the checkout (a clone in a home directory or under mktemp -d, whose parents it may not traverse), the
+# cluster lives in /tmp/auditexport-postgres/<hash of the checkout's path> instead, one per checkout; start,
+# env and stop find it the same way. Installs Debian's postgresql package with apt-get only when initdb
+# cannot be found.
 #
 # Environment:
 #   AUDITEXPORT_POSTGRES_PORT           TCP port (default 54329)
-#   AUDITEXPORT_POSTGRES_DIR            cluster directory (default <repo>/integration/.run/postgres)
+#   AUDITEXPORT_POSTGRES_DIR            cluster directory (default <repo>/integration/.run/postgres, or the
+#                                       /tmp one above)
 #   AUDITEXPORT_POSTGRES_START_TIMEOUT  seconds to wait for the server to accept connections (default 30)
 #   AUDITEXPORT_POSTGRES_BINDIR         directory holding initdb, pg_ctl, pg_isready, psql (default: found)
 set -euo pipefail
@@ -27,11 +31,10 @@ readonly HOST=127.0.0.1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PORT="${AUDITEXPORT_POSTGRES_PORT:-54329}"
-RUN_DIR="${AUDITEXPORT_POSTGRES_DIR:-$ROOT/integration/.run/postgres}"
-[[ "$RUN_DIR" == /* ]] || RUN_DIR="$PWD/$RUN_DIR" # server commands run from /
-DATA_DIR="$RUN_DIR/data"
-LOG_FILE="$RUN_DIR/postgres.log"
 START_TIMEOUT="${AUDITEXPORT_POSTGRES_START_TIMEOUT:-30}"
+# The parent of the per-checkout cluster directories of a root run whose checkout the postgres user cannot
+# reach; /tmp is traversable by every user.
+readonly FALLBACK_BASE=/tmp/auditexport-postgres
 
 # Our own client calls name host, port, user and database explicitly; libpq environment variables from the
 # caller's shell must not redirect them.
@@ -45,6 +48,38 @@ die() {
 }
 
 is_root() { [[ "$(id -u)" -eq 0 ]]; }
+
+ensure_user() {
+	id -u "$DB_USER" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$DB_USER"
+}
+
+# resolve_run_dir sets RUN_DIR: AUDITEXPORT_POSTGRES_DIR when set; else integration/.run/postgres in the
+# checkout, unless we are root and the postgres user, which runs the server, cannot traverse the checkout's
+# path (only the checkout's own directory is checked: integration/.run is created traversable); then a
+# directory of this checkout's own under $FALLBACK_BASE.
+resolve_run_dir() {
+	if [[ -n "${AUDITEXPORT_POSTGRES_DIR:-}" ]]; then
+		RUN_DIR="$AUDITEXPORT_POSTGRES_DIR"
+		[[ "$RUN_DIR" == /* ]] || RUN_DIR="$PWD/$RUN_DIR" # server commands run from /
+	elif ! is_root; then
+		RUN_DIR="$ROOT/integration/.run/postgres"
+	else
+		ensure_user
+		if runuser -u "$DB_USER" -- test -x "$ROOT/integration"; then
+			RUN_DIR="$ROOT/integration/.run/postgres"
+		else
+			RUN_DIR="$FALLBACK_BASE/$(printf '%s' "$ROOT" | sha256sum | cut -c1-16)"
+			FALLBACK=1
+		fi
+	fi
+	DATA_DIR="$RUN_DIR/data"
+	LOG_FILE="$RUN_DIR/postgres.log"
+}
+FALLBACK=0
+RUN_DIR=""
+DATA_DIR=""
+LOG_FILE=""
 
 find_bindir() {
 	local dir
@@ -116,10 +151,17 @@ log_tail() {
 }
 
 prepare_dir() {
+	if ((FALLBACK)); then
+		# Root's own directory in a world-writable /tmp: refuse one that someone else made or that is a link.
+		mkdir -p -m 755 "$FALLBACK_BASE"
+		if [[ -L "$FALLBACK_BASE" || ! -d "$FALLBACK_BASE" || "$(stat -c %u "$FALLBACK_BASE")" != 0 ]]; then
+			die "$FALLBACK_BASE is not a directory of root's: remove it, or set AUDITEXPORT_POSTGRES_DIR"
+		fi
+		log "user $DB_USER cannot reach $ROOT: the cluster lives in $RUN_DIR"
+	fi
 	mkdir -p "$RUN_DIR"
 	if is_root; then
-		id -u "$DB_USER" >/dev/null 2>&1 ||
-			useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$DB_USER"
+		ensure_user
 		chown -R "$DB_USER:" "$RUN_DIR"
 		runuser -u "$DB_USER" -- test -w "$RUN_DIR" ||
 			die "user $DB_USER cannot write $RUN_DIR: make its parent directories traversable (chmod o+x) or set AUDITEXPORT_POSTGRES_DIR"
@@ -235,6 +277,7 @@ usage() {
 
 [[ "$PORT" =~ ^[0-9]+$ ]] || die "AUDITEXPORT_POSTGRES_PORT must be a port number, got \"$PORT\""
 [[ "$START_TIMEOUT" =~ ^[0-9]+$ ]] || die "AUDITEXPORT_POSTGRES_START_TIMEOUT must be whole seconds, got \"$START_TIMEOUT\""
+resolve_run_dir
 
 case "${1:-}" in
 start) cmd_start ;;
