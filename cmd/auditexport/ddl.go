@@ -45,7 +45,7 @@ Engines and what they need:
 Where each engine's rules are documented, and a worked example per engine:
 docs/query.md.`,
 		examples: []string{
-			"auditexport ddl --engine duckdb --config configs/local.yaml | duckdb",
+			"auditexport ddl --engine duckdb --config configs/local.yaml > sigma_audit.sql",
 			"auditexport ddl --engine athena --config prod.yaml --table audit.sigma_audit",
 			"auditexport ddl --engine bigquery --config prod.yaml --table my-project.audit.sigma_audit",
 			"auditexport ddl --engine snowflake --config prod.yaml --storage-integration s3_audit",
@@ -53,7 +53,7 @@ docs/query.md.`,
 		},
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio) error {
 			cf := addConfigFlags(fs)
-			engine := fs.String("engine", "", "the query engine: "+ddl.EngineNames()+" (required)")
+			engine := fs.String("engine", "", "the query `engine`: "+ddl.EngineNames()+" (required)")
 			table := fs.String("table", ddl.DefaultTable, "the table (view) `name`, [catalog.][schema.]table; quoted as the engine needs")
 			conn := fs.String("connection", "", "BigQuery: the connection `ID` (PROJECT.REGION.CONNECTION) of a BigLake table; required for s3:// and Azure (Omni)")
 			integ := fs.String("storage-integration", "", "Snowflake: the storage integration `name` the stage reads the bucket through (required)")

@@ -41,9 +41,9 @@ func snowflake(b *strings.Builder, t *Table, o Options) {
 	}
 	b.WriteString(")\n")
 	fmt.Fprintf(b, "LOCATION = @%s\n", stage)
+	b.WriteString("AUTO_REFRESH = FALSE\n")
 	fmt.Fprintf(b, "PATTERN = %s\n", literal(Snowflake, snowflakePattern(t)))
 	b.WriteString("FILE_FORMAT = (TYPE = PARQUET)\n")
-	b.WriteString("AUTO_REFRESH = FALSE\n")
 	b.WriteString("COMMENT = 'Sigma audit log events archived by auditexport';\n")
 	b.WriteString("\n-- After each auditexport run, register its new files (or set up AUTO_REFRESH with the\n")
 	b.WriteString("-- bucket's event notifications):\n")
