@@ -721,7 +721,7 @@ bench_sigma_api() {
 	echo "runs:      $runs timed runs (after $warmup warm-up), each into a fresh archive; load avg $load0 before, $(loadavg) after"
 	printf '%10s %10s %9s %9s %9s %9s %9s %9s\n' read written requests "wall med" min max "CPU med" "RSS max"
 	# shellcheck disable=SC2086
-	printf '%10s %10s %9s %8.3fs %8.3fs %8.3fs %8.2fs %5s MiB\n' "$(fmt_int "$read")" "$(fmt_int "$written")" "$rmed" \
+	printf '%10s %10s %9.0f %8.3fs %8.3fs %8.3fs %8.2fs %5s MiB\n' "$(fmt_int "$read")" "$(fmt_int "$written")" "$rmed" \
 		"$med" "$mn" "$mx" "$cmed" "$(kib_to_mib "$(max_of $A_RSS)")"
 	echo
 }
