@@ -51,7 +51,9 @@ func newClient(c clientConfig) *client {
 	base := strings.TrimRight(c.baseURL, "/")
 	hc := c.httpClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = headerTimeout
+		hc = &http.Client{Transport: tr}
 	}
 	return &client{
 		base: base,
@@ -343,19 +345,24 @@ func (c *client) download(ctx context.Context, queryID string, pollEvery, timeou
 	wait := pollEvery
 	polls := 0
 	for {
-		resp, err := c.do(ctx, "download", http.MethodGet, "/v2/query/"+url.PathEscape(queryID)+"/download", nil)
+		// Each answer's body gets a context of its own, which a body
+		// that stalls for bodyIdleTimeout cancels.
+		bctx, cancel := context.WithCancel(ctx)
+		resp, err := c.do(bctx, "download", http.MethodGet, "/v2/query/"+url.PathEscape(queryID)+"/download", nil)
 		if err != nil {
+			cancel()
 			return nil, err
 		}
 		ready := resp.StatusCode != http.StatusNoContent
+		var body io.ReadCloser = newIdleBody(resp.Body, bodyIdleTimeout, cancel)
 		if ready && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			// A JSON status body that says 204 is "not yet" too.
-			ready, resp.Body = jsonStatusReady(resp.Body)
+			ready, body = jsonStatusReady(body)
 		}
 		if ready {
-			return resp.Body, nil
+			return body, nil
 		}
-		resp.Body.Close()
+		body.Close()
 		polls++
 		if time.Now().Add(wait).After(deadline) {
 			return nil, fmt.Errorf("%w after %d polls over %s (queryId %s)", ErrNotReady, polls, timeout, queryID)
@@ -367,6 +374,44 @@ func (c *client) download(ctx context.Context, queryID string, pollEvery, timeou
 		}
 		wait = min(wait*2, 30*time.Second)
 	}
+}
+
+// Timeouts of a stalled peer: the headers of an answer, and a download
+// body that sends nothing for that long, fail the request (a body cut
+// short, so the window is not committed) instead of hanging the run.
+const (
+	headerTimeout   = 2 * time.Minute
+	bodyIdleTimeout = 5 * time.Minute
+)
+
+// idleBody cancels its request when no byte arrives for idle.
+type idleBody struct {
+	io.ReadCloser
+	idle   time.Duration
+	timer  *time.Timer
+	cancel context.CancelFunc
+}
+
+func newIdleBody(rc io.ReadCloser, idle time.Duration, cancel context.CancelFunc) *idleBody {
+	return &idleBody{ReadCloser: rc, idle: idle, timer: time.AfterFunc(idle, cancel), cancel: cancel}
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !b.timer.Stop() {
+		err = fmt.Errorf("no data for %s: %w", b.idle, err)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // jsonStatusReady peeks at a small JSON download answer: {"status": 204}

@@ -385,3 +385,20 @@ func TestValidate(t *testing.T) {
 		t.Errorf("user info in base_url: %v, want one Secret error", errs)
 	}
 }
+
+// A download body that stalls is cancelled after the idle timeout, and
+// its read fails, saying so, instead of hanging the run.
+func TestStalledBodyFails(t *testing.T) {
+	pr, pw := io.Pipe()
+	go pw.Write([]byte("Timestamp,Event Id\n"))
+	body := newIdleBody(pr, 50*time.Millisecond, func() { pw.CloseWithError(context.Canceled) })
+	defer body.Close()
+	buf := make([]byte, 64)
+	if n, err := body.Read(buf); err != nil || n == 0 {
+		t.Fatalf("first read: %d, %v", n, err)
+	}
+	_, err := body.Read(buf)
+	if err == nil || !strings.Contains(err.Error(), "no data for 50ms") {
+		t.Fatalf("stalled read: %v, want an error naming the idle timeout", err)
+	}
+}
