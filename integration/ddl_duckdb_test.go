@@ -234,6 +234,48 @@ func TestDuckDBQueriesTheArchive(t *testing.T) {
 			if tc.byCategory && types["event_category"] != "VARCHAR" {
 				t.Errorf("view has no event_category partition column: %v", types)
 			}
+
+			// The hand-written DuckDB queries of the README and docs read this
+			// layout too: every row, nothing but data files.
+			var total int64
+			for _, n := range perDay {
+				total += n
+			}
+			for _, g := range documentedGlobs(t) {
+				q := fmt.Sprintf("SELECT count(*) FROM read_parquet('%s/sigma/%s', hive_partitioning = true)", dir, g.glob)
+				if got := duckdb(t, runner, script, q)[0].Rows[0][0].(float64); int64(got) != total {
+					t.Errorf("%s's glob %s reads %d rows of this layout, the commit log holds %d", g.doc, g.glob, int64(got), total)
+				}
+			}
 		})
 	}
+}
+
+type documentedGlob struct{ doc, glob string }
+
+// documentedGlobs are the globs of the read_parquet('out/sigma-audit/...')
+// examples in the README and docs/output.md; there must be one.
+func documentedGlobs(t *testing.T) []documentedGlob {
+	t.Helper()
+	const marker = "read_parquet('out/sigma-audit/"
+	var globs []documentedGlob
+	for _, doc := range []string{"../README.md", "../docs/output.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := string(data); ; {
+			_, after, ok := strings.Cut(rest, marker)
+			if !ok {
+				break
+			}
+			glob, _, _ := strings.Cut(after, "'")
+			globs = append(globs, documentedGlob{doc: doc, glob: glob})
+			rest = after
+		}
+	}
+	if len(globs) == 0 {
+		t.Fatalf("no %s...') example in the README or docs/output.md", marker)
+	}
+	return globs
 }
