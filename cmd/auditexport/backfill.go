@@ -14,7 +14,7 @@ func backfillCommand() *command {
 	return &command{
 		name:    "backfill",
 		summary: "export a date range once (--from, --to)",
-		usage:   "backfill --from YYYY-MM-DD --to YYYY-MM-DD [--shard i/n | --shards n] [--config FILE] [--dry-run] [settings]",
+		usage:   "backfill --from YYYY-MM-DD --to YYYY-MM-DD [--shard i/n | --backfill.shards n] [--config FILE] [--dry-run] [settings]",
 		about: `Exports the events whose date (in partitioning.timezone) falls between --from
 and --to, both inclusive, from every input of the source. Events the archive
 already holds are not written again, so a backfill may overlap runs and
@@ -22,7 +22,7 @@ other backfills. Use it to load the
 history still held by Sigma (its last 30 days) or an older database copy.
 
 Sharded (a Kubernetes Indexed Job): with --shard i/n, or JOB_COMPLETION_INDEX
-and --shards n, the days of [--from, --to] are split into n contiguous
+and --backfill.shards n, the days of [--from, --to] are split into n contiguous
 blocks and this process exports block i (0-based; the first blocks take one
 day more when the days do not divide evenly). Shards may run at once: each
 commits on its own, and the commit log keeps them exactly-once.`,
@@ -30,7 +30,7 @@ commits on its own, and the commit log keeps them exactly-once.`,
 			"auditexport backfill --config prod.yaml --from 2026-10-01 --to 2026-10-31",
 			"auditexport backfill --config configs/local.yaml --from 2026-11-20 --to 2026-11-20 --dry-run",
 			"auditexport backfill --config prod.yaml --from 2026-01-01 --to 2026-12-31 --shard 2/8",
-			"JOB_COMPLETION_INDEX=2 auditexport backfill --config prod.yaml --from 2026-01-01 --to 2026-12-31 --shards 8",
+			"JOB_COMPLETION_INDEX=2 auditexport backfill --config prod.yaml --from 2026-01-01 --to 2026-12-31 --backfill.shards 8",
 		},
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio) error {
 			cf := addConfigFlags(fs)
@@ -38,8 +38,8 @@ commits on its own, and the commit log keeps them exactly-once.`,
 			to := fs.String("to", "", "last event `date` to export, YYYY-MM-DD, inclusive (required)")
 			dry := fs.Bool("dry-run", false, "read and plan everything, write nothing")
 			shardFlag := fs.String("shard", "", "take share `i/n` of the days (0 <= i < n); default: JOB_COMPLETION_INDEX with --shards")
-			aliasFlag(fs, cf, "shards", "backfill.shards", "n")
-			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
+			deprecatedFlag(fs, cf, "shards", "backfill.shards", "n")
+			deprecatedFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
 			style := addSummaryFlag(fs)
 			return func(ctx context.Context, io *stdio) error {
 				lc, err := cf.loadNoArgs(io)

@@ -27,7 +27,7 @@ type stdio struct {
 func commands() []*command {
 	return []*command{runCommand(), backfillCommand(), planCommand(), verifyCommand(), checkCommand(), schemaCommand(), ddlCommand(), generateCommand(), versionCommand(),
 		scheduleCommand(),
-		configCommand(),
+		configCommand(), completionCommand(),
 	}
 }
 
@@ -131,45 +131,6 @@ variable (AUDITEXPORT_ + the key in upper case, dots as underscores) or as a
 flag (--<key>); flags win over the environment, which wins over the file.
 Run 'auditexport <command> --help' for a command's flags and settings.
 `)
-	printExitStatus(w)
-}
-
-func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "%s\n\nUsage:\n  auditexport %s\n\n%s\n", c.summary, c.usage, c.about)
-	if len(c.examples) > 0 {
-		fmt.Fprint(w, "\nExamples:\n")
-		for _, e := range c.examples {
-			fmt.Fprintf(w, "  %s\n", e)
-		}
-	}
-	var own, settings []*flag.Flag
-	fs.VisitAll(func(f *flag.Flag) {
-		if strings.Contains(f.Name, ".") {
-			settings = append(settings, f)
-		} else {
-			own = append(own, f)
-		}
-	})
-	printFlags := func(title string, fl []*flag.Flag) {
-		if len(fl) == 0 {
-			return
-		}
-		fmt.Fprintf(w, "\n%s:\n", title)
-		for _, f := range fl {
-			name, usage := flag.UnquoteUsage(f)
-			line := "  --" + f.Name
-			if name != "" {
-				line += " " + name
-			}
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
-				usage += fmt.Sprintf(" (default %s)", f.DefValue)
-			}
-			fmt.Fprintf(w, "%s\n      %s\n", line, usage)
-		}
-	}
-	printFlags("Flags", own)
-	printFlags("Settings (YAML key = flag name; env AUDITEXPORT_<KEY>)", settings)
-	fmt.Fprintln(w)
 	printExitStatus(w)
 }
 

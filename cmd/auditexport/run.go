@@ -34,7 +34,7 @@ stderr.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio) error {
 			cf := addConfigFlags(fs)
 			dry := fs.Bool("dry-run", false, "read and plan everything, write nothing (same as the plan command)")
-			aliasFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
+			deprecatedFlag(fs, cf, "pushgateway.url", "metrics.pushgateway_url", "URL")
 			style := addSummaryFlag(fs)
 			return func(ctx context.Context, io *stdio) error {
 				lc, err := cf.loadNoArgs(io)

@@ -18,8 +18,7 @@ type shard struct{ index, count int }
 func (s shard) String() string { return fmt.Sprintf("%d/%d", s.index, s.count) }
 
 // resolveShard works out which share of a backfill this process takes:
-// --shard i/n wins; else JOB_COMPLETION_INDEX with backfill.shards (or
-// --shards). ok is false for an unsharded backfill.
+// --shard i/n wins; else JOB_COMPLETION_INDEX with backfill.shards. ok is false for an unsharded backfill.
 func resolveShard(flagShard string, shards int, lookupEnv func(string) (string, bool)) (s shard, ok bool, err error) {
 	if flagShard != "" {
 		is, ns, found := strings.Cut(flagShard, "/")
@@ -29,16 +28,16 @@ func resolveShard(flagShard string, shards int, lookupEnv func(string) (string, 
 			return shard{}, false, usagef("--shard %q: want i/n with 0 <= i < n (e.g. --shard 0/4 for the first of four shards)", flagShard)
 		}
 		if shards != 0 && shards != n {
-			return shard{}, false, usagef("--shard %s says %d shards but backfill.shards (--shards) is %d", flagShard, n, shards)
+			return shard{}, false, usagef("--shard %s says %d shards but --backfill.shards is %d", flagShard, n, shards)
 		}
 		return shard{i, n}, true, nil
 	}
 	raw, inJob := lookupEnv(jobIndexEnv)
 	switch {
 	case inJob && shards == 0:
-		return shard{}, false, usagef("%s=%s is set (a Kubernetes Indexed Job) but backfill.shards is not: set --shards (or AUDITEXPORT_BACKFILL_SHARDS) to the Job's completions", jobIndexEnv, raw)
+		return shard{}, false, usagef("%s=%s is set (a Kubernetes Indexed Job) but backfill.shards is not: set --backfill.shards (or AUDITEXPORT_BACKFILL_SHARDS) to the Job's completions", jobIndexEnv, raw)
 	case !inJob && shards > 0:
-		return shard{}, false, usagef("backfill.shards is %d but no shard index is given: use --shard i/%d, or run in a Kubernetes Indexed Job (%s), or --shards 0 for the whole range", shards, shards, jobIndexEnv)
+		return shard{}, false, usagef("backfill.shards is %d but no shard index is given: use --shard i/%d, or run in a Kubernetes Indexed Job (%s), or --backfill.shards 0 for the whole range", shards, shards, jobIndexEnv)
 	case !inJob:
 		return shard{}, false, nil
 	}

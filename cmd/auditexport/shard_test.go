@@ -45,7 +45,7 @@ func TestResolveShard(t *testing.T) {
 		{shards: 5, env: env(jobIndexEnv, "4"), want: shard{4, 5}, sharded: true},
 		{flag: "4/4", env: env(), err: `--shard "4/4"`},
 		{flag: "x", env: env(), err: "want i/n"},
-		{flag: "1/4", shards: 3, env: env(), err: "backfill.shards (--shards) is 3"},
+		{flag: "1/4", shards: 3, env: env(), err: "--backfill.shards is 3"},
 		{env: env(jobIndexEnv, "2"), err: "backfill.shards is not"},
 		{shards: 3, env: env(), err: "no shard index"},
 		{shards: 3, env: env(jobIndexEnv, "3"), err: "from 0 to 2"},
@@ -233,7 +233,7 @@ func TestShardedBackfillEqualsSingle(t *testing.T) {
 			case 0: // the flag
 				args = append(args, "--shard", fmt.Sprintf("%d/%d", i, n))
 			case 1: // an Indexed Job's completion, with --shards
-				args = append(args, "--shards", fmt.Sprint(n))
+				args = append(args, "--backfill.shards", fmt.Sprint(n))
 				env = append(env, fmt.Sprintf("%s=%d", jobIndexEnv, i))
 			default: // an Indexed Job's completion, shards from the environment
 				env = append(env, fmt.Sprintf("%s=%d", jobIndexEnv, i), fmt.Sprintf("AUDITEXPORT_BACKFILL_SHARDS=%d", n))
