@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -90,6 +91,11 @@ func Inspect(ctx context.Context, b *sinks.Bucket, workers int) (*Archive, error
 				return 0
 			})
 			cols, err := readColumns(gctx, b, f.Key, f.Bytes)
+			if errors.Is(err, sinks.ErrNotFound) && f.Staging != "" {
+				// A commit not yet published (its run died after committing):
+				// its files still wait under their staging keys.
+				cols, err = readColumns(gctx, b, f.Staging, f.Bytes)
+			}
 			if err != nil {
 				return err
 			}

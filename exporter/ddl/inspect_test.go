@@ -169,3 +169,35 @@ func TestNewTableTypeConflict(t *testing.T) {
 		t.Errorf("NewTable = %v, want a TypeError for ROWS_RETURNED (int in the catalog, string in the file)", err)
 	}
 }
+
+// TestInspectUnpublishedCommit: a commit whose files are still staged (its
+// run died between commit and publish) is read from its staging keys.
+func TestInspectUnpublishedCommit(t *testing.T) {
+	ctx := context.Background()
+	dest, err := sinks.Open(ctx, "mem://", sinks.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportRun(t, dest, "run1", "Timestamp,Event Id,Event Category,Event Type,Ticket Ref\n2026-11-23 10:00:00,e1,ACCESS_SIGMA,Login,T-1\n", nil)
+	c, _, err := archive.ReadCommit(ctx, dest, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Files[0]
+	if f.Staging == "" {
+		t.Fatalf("commit 1 records no staging key for %s", f.Key)
+	}
+	if err := dest.Copy(ctx, f.Staging, f.Key); err != nil {
+		t.Fatal(err)
+	}
+	if err := dest.Delete(ctx, f.Key); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Inspect(ctx, dest, 1)
+	if err != nil {
+		t.Fatalf("Inspect with the data file still staged: %v", err)
+	}
+	if last := a.Columns[len(a.Columns)-1]; last.Name != "TICKET_REF" || last.Key != f.Staging {
+		t.Errorf("last column %+v, want TICKET_REF read from %s", last, f.Staging)
+	}
+}
