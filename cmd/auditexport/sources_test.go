@@ -106,7 +106,11 @@ func TestSourceKindRegisteredByOneLine(t *testing.T) {
 		}
 	}
 	code, _, errOut = cli(t, "config", "validate", "--source.kind", "nope", "--destination.url", "mem://")
-	if code != exitUsage || !strings.Contains(errOut, `source.kind "nope": must be sigma-export, postgres or fake-api`) {
+	var kinds []string // every registered kind, the fake one last
+	for _, k := range sourceKinds {
+		kinds = append(kinds, k.Name())
+	}
+	if code != exitUsage || !strings.Contains(errOut, `source.kind "nope": must be `+orList(kinds)) || !strings.HasSuffix(orList(kinds), " or fake-api") {
 		t.Errorf("unknown kind: exit %d\n%s", code, errOut)
 	}
 
