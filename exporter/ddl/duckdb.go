@@ -63,8 +63,14 @@ func duckdbSetup(l Location) string {
 		s := "-- DuckDB reads S3 through the httpfs extension, with a secret (here: the AWS credential chain):\n" +
 			"--   INSTALL httpfs; LOAD httpfs; INSTALL aws; LOAD aws;\n"
 		if l.Endpoint != "" {
-			return s + fmt.Sprintf("--   CREATE SECRET (TYPE s3, PROVIDER credential_chain, ENDPOINT %s, URL_STYLE 'path');\n",
-				literal(DuckDB, strings.TrimPrefix(strings.TrimPrefix(l.Endpoint, "https://"), "http://")))
+			host, plain := strings.CutPrefix(l.Endpoint, "http://")
+			host = strings.TrimPrefix(host, "https://")
+			ssl := ""
+			if plain {
+				ssl = ", USE_SSL false"
+			}
+			return s + fmt.Sprintf("--   CREATE SECRET (TYPE s3, PROVIDER credential_chain, ENDPOINT %s, URL_STYLE 'path'%s);\n",
+				literal(DuckDB, host), ssl)
 		}
 		return s + "--   CREATE SECRET (TYPE s3, PROVIDER credential_chain);\n"
 	case "gs":
