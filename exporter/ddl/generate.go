@@ -151,6 +151,10 @@ func header(b *strings.Builder, e Engine, t *Table, merged []Column) {
 		line("  column: it is declared once, as the partition column, %s.", partitionValues[e])
 	}
 	line("Timestamps are UTC instants (Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true)).")
+	if e != DuckDB {
+		line("Only what does not exist is created: to apply a newer statement (a column a run added, a new category,")
+		line("an earlier first day), drop the table first; dropping an external table leaves its files in place.")
+	}
 	b.WriteString("\n")
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -81,15 +82,7 @@ func Inspect(ctx context.Context, b *sinks.Bucket, workers int) (*Archive, error
 			if len(c.Files) == 0 {
 				return nil
 			}
-			f := slices.MinFunc(c.Files, func(x, y archive.File) int {
-				if x.Key < y.Key {
-					return -1
-				}
-				if x.Key > y.Key {
-					return 1
-				}
-				return 0
-			})
+			f := slices.MinFunc(c.Files, func(x, y archive.File) int { return strings.Compare(x.Key, y.Key) })
 			cols, err := readColumns(gctx, b, f.Key, f.Bytes)
 			if errors.Is(err, sinks.ErrNotFound) && f.Staging != "" {
 				// A commit not yet published (its run died after committing):
