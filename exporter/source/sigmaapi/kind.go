@@ -141,8 +141,9 @@ func New(c Config, clientID, secret string, d source.Deps, hc *http.Client) (*So
 		start := time.Now()
 		now = func() time.Time { return fixed.Add(time.Since(start)) }
 	}
+	bg, stop := context.WithCancel(context.Background())
 	return &Source{
-		cfg: c, zone: zone, now: now, setting: d.SettingName,
+		cfg: c, zone: zone, now: now, setting: d.SettingName, bg: bg, stop: stop,
 		c: newClient(clientConfig{
 			baseURL: c.BaseURL, clientID: clientID, secret: secret,
 			requestsPerMinute: c.RequestsPerMinute, retryFor: c.RetryFor, httpClient: hc,

@@ -402,3 +402,57 @@ func TestStalledBodyFails(t *testing.T) {
 		t.Fatalf("stalled read: %v, want an error naming the idle timeout", err)
 	}
 }
+
+// While a window is read, the next one's export is asked for ahead and
+// used when that window is opened; if Sigma has dropped its result by
+// then, the window is exported again, not lost.
+func TestExportAhead(t *testing.T) {
+	rows := dayRows(30, "2026-11-23", "2026-11-24", "2026-11-25")
+	f := newFixture(t, rows, nil, nil)
+	ctx := context.Background()
+	w := source.Window{From: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	ins, err := f.src.List(ctx, w)
+	if err != nil || len(ins) != 3 {
+		t.Fatalf("list: %v %v", ins, err)
+	}
+	read := func(in source.Input) int {
+		t.Helper()
+		rd, err := f.src.Open(ctx, in, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		n := 0
+		for {
+			if _, err := rd.Next(ctx); errors.Is(err, io.EOF) {
+				return n
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n := read(ins[0]); n != 30 {
+		t.Fatalf("window 1: %d rows", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.srv.Exports()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ex := f.srv.Exports(); len(ex) != 2 || ex[1].Parameters[DefaultControlID] != "min:2026-11-24,max:2026-11-24" {
+		t.Fatalf("exports after window 1: %+v, want window 2's asked for ahead", ex)
+	}
+	if n := read(ins[1]); n != 30 {
+		t.Fatalf("window 2: %d rows", n)
+	}
+	for len(f.srv.Exports()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(f.srv.Exports()); n != 3 {
+		t.Fatalf("%d exports after window 2, want 3: window 2 from the export asked ahead, and window 3's", n)
+	}
+	f.srv.ExpireQueries()
+	if n := read(ins[2]); n != 30 || len(f.srv.Exports()) != 4 {
+		t.Fatalf("window 3 after its result expired: %d rows, %d exports; want 30 rows from a new export", n, len(f.srv.Exports()))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/auditexport/auditexport/exporter/source"
@@ -21,6 +22,22 @@ type Source struct {
 	now     func() time.Time
 	setting func(string) string
 	warned  []string
+
+	// While one window is read, Sigma prepares the next: its export is
+	// asked for ahead, under bg, which Close cancels.
+	bg     context.Context
+	stop   context.CancelFunc
+	mu     sync.Mutex
+	listed []window // what List returned last, in order
+	next   *ahead   // the export asked for ahead, if any
+}
+
+// ahead is an export asked for before its window is opened.
+type ahead struct {
+	win  window
+	done chan struct{}
+	qid  string
+	err  error
 }
 
 var _ source.Source = (*Source)(nil)
@@ -32,6 +49,7 @@ func (s *Source) Describe() string {
 
 // Close implements source.Source.
 func (s *Source) Close() error {
+	s.stop()
 	s.c.http.CloseIdleConnections()
 	return nil
 }
@@ -108,6 +126,9 @@ func (s *Source) List(ctx context.Context, w source.Window) ([]source.Input, err
 				ws[0].first.Format(dateLayout), RetentionDays, oldest.Format(dateLayout)))
 		}
 	}
+	s.mu.Lock()
+	s.listed = ws
+	s.mu.Unlock()
 	ins := make([]source.Input, len(ws))
 	for i, win := range ws {
 		ins[i] = source.Input{Key: win.key(s.cfg.WorkbookID, s.cfg.ElementID)}
@@ -156,9 +177,9 @@ func (s *Source) Open(ctx context.Context, in source.Input, _ source.Window) (so
 	return r, nil
 }
 
-// fetch exports one chunk of a window and returns its download.
-func (s *Source) fetch(ctx context.Context, win window, offset int) (io.ReadCloser, error) {
-	req := exportRequest{
+// request is the export request of one chunk of a window.
+func (s *Source) request(win window, offset int) exportRequest {
+	return exportRequest{
 		ElementID:         s.cfg.ElementID,
 		Format:            exportFormat{Type: s.cfg.Format},
 		Parameters:        map[string]string{s.cfg.ControlID: win.param()},
@@ -166,15 +187,78 @@ func (s *Source) fetch(ctx context.Context, win window, offset int) (io.ReadClos
 		Offset:            offset,
 		RunAsynchronously: true,
 	}
-	qid, err := s.c.export(ctx, s.cfg.WorkbookID, req)
+}
+
+// fetch exports one chunk of a window and returns its download. The first
+// chunk uses the export asked for ahead, if there is one for the window
+// (asked for again if Sigma has dropped its result meanwhile); once it is
+// ready, the next listed window's export is asked for ahead.
+func (s *Source) fetch(ctx context.Context, win window, offset int) (io.ReadCloser, error) {
+	var qid string
+	if offset == 0 {
+		if a := s.takeAhead(win); a != nil {
+			select {
+			case <-a.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			qid = a.qid // "" when asking ahead failed: ask now
+		}
+	}
+	body, err := s.exportAndDownload(ctx, win, offset, qid)
+	var ae *APIError
+	if qid != "" && errors.As(err, &ae) && ae.Op == "download" && ae.Status == 404 {
+		body, err = s.exportAndDownload(ctx, win, offset, "")
+	}
 	if err != nil {
 		return nil, s.explain(win, err)
 	}
-	body, err := s.c.download(ctx, qid, s.cfg.PollInterval, s.cfg.PollTimeout)
-	if err != nil {
-		return nil, s.explain(win, err)
+	if offset == 0 {
+		s.askAhead(win)
 	}
 	return body, nil
+}
+
+// exportAndDownload asks for an export (unless qid names one already) and
+// downloads it.
+func (s *Source) exportAndDownload(ctx context.Context, win window, offset int, qid string) (io.ReadCloser, error) {
+	if qid == "" {
+		var err error
+		if qid, err = s.c.export(ctx, s.cfg.WorkbookID, s.request(win, offset)); err != nil {
+			return nil, err
+		}
+	}
+	return s.c.download(ctx, qid, s.cfg.PollInterval, s.cfg.PollTimeout)
+}
+
+// takeAhead returns the export asked for ahead for win, if any, and drops
+// one asked for another window.
+func (s *Source) takeAhead(win window) *ahead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.next
+	s.next = nil
+	if a == nil || !a.win.first.Equal(win.first) || !a.win.last.Equal(win.last) {
+		return nil
+	}
+	return a
+}
+
+// askAhead asks, in the background, for the export of the window listed
+// after win.
+func (s *Source) askAhead(win window) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.listed, func(w window) bool { return w.first.Equal(win.first) })
+	if i < 0 || i+1 >= len(s.listed) || s.bg.Err() != nil {
+		return
+	}
+	a := &ahead{win: s.listed[i+1], done: make(chan struct{})}
+	s.next = a
+	go func() {
+		defer close(a.done)
+		a.qid, a.err = s.c.export(s.bg, s.cfg.WorkbookID, s.request(a.win, 0))
+	}()
 }
 
 // explain says which window failed and, for an answer that will not
