@@ -44,25 +44,22 @@ type build struct {
 	goVersion string
 }
 
-// buildVersion is this binary's version: the stamped one, else the build
-// info's.
-// Version and Commit (wire.go), when stamped at build time (-ldflags "-X
+// Version and Commit, when stamped at build time (-ldflags "-X
 // main.Version=v1.2.3 -X main.Commit=<sha>", as the Dockerfile does), win
-// over what the Go toolchain records; their defaults, or empty values,
-// mean not stamped.
+// over what the Go toolchain records; empty means not stamped.
+var (
+	Version string
+	Commit  string
+)
+
+// buildVersion is this binary's version: the stamped one, else the build
+// info's. The archive records its version (ToolVersion).
 func buildVersion() build {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		bi = nil
 	}
-	version, commit := Version, Commit
-	if version == "dev" {
-		version = ""
-	}
-	if commit == "unknown" {
-		commit = ""
-	}
-	return resolveBuild(version, commit, bi)
+	return resolveBuild(Version, Commit, bi)
 }
 
 // pseudoVersionRev matches the commit at the end of a Go pseudo-version

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/auditexport/auditexport/exporter"
 )
 
 // The version comes from what was stamped, else from the build info: a
@@ -81,6 +87,22 @@ func TestBuildInfoMetric(t *testing.T) {
 		t.Errorf("pushed %v; want %s 1", gw.pushes, buildInfoSample())
 	}
 	gw.mu.Unlock()
+	// The archive records the same version in each file it writes.
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("the run wrote no Parquet file")
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := pf.Lookup(exporter.MetaToolVersion); got != buildVersion().version {
+		t.Errorf("%s: %s %q, want %q", files[0], exporter.MetaToolVersion, got, buildVersion().version)
+	}
 
 	lc := loadTestConfig(t, fmt.Sprintf("source:\n  url: %s\ndestination:\n  url: %s\nschedule:\n  cron: '@yearly'\n  listen: 127.0.0.1:0\n", dir, filepath.Join(dir, "out")), nil)
 	addr, stop := startSchedule(t, &scheduleOpts{lc: lc, log: slog.New(slog.DiscardHandler), out: io.Discard})

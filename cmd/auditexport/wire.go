@@ -17,12 +17,6 @@ import (
 	"github.com/auditexport/auditexport/sinks"
 )
 
-// Version and Commit are stamped at build time with -ldflags -X.
-var (
-	Version = "dev"
-	Commit  = "unknown"
-)
-
 // newLogger builds the process logger: text on a terminal, JSON otherwise
 // (log.format auto), on stderr so stdout carries only the run summary.
 func newLogger(c LogConfig, w io.Writer) *slog.Logger {
@@ -148,7 +142,7 @@ func newExportJob(ctx context.Context, lc *loadedConfig, log *slog.Logger, dryRu
 		Phase:         crashPhase(),
 		DryRun:        dryRun,
 		RunID:         newRunID(now),
-		ToolVersion:   Version,
+		ToolVersion:   buildVersion().version,
 		Logger:        log,
 	}
 	return j, nil
