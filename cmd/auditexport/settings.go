@@ -157,6 +157,9 @@ type configFlags struct {
 	path  string
 	given map[string]string
 	order []string
+	// warnings are about the command line itself (a deprecated flag),
+	// printed on stderr once it is loaded.
+	warnings []string
 }
 
 func addConfigFlags(fs *flag.FlagSet) *configFlags {
@@ -193,6 +196,9 @@ func (f *settingFlag) Set(v string) error {
 func (cf *configFlags) loadNoArgs(io *stdio) (*loadedConfig, error) {
 	if len(io.args) > 0 {
 		return nil, usagef("unexpected argument %q", io.args[0])
+	}
+	for _, w := range cf.warnings {
+		fmt.Fprintf(io.err, "auditexport: warning: %s\n", w)
 	}
 	return cf.load()
 }
