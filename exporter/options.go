@@ -174,8 +174,18 @@ const DefaultMaxFutureSkew = 15 * time.Minute
 // calls.
 const ProgressEvery = 8192
 
-// ProgressEvent says how far a run has read its source.
+// Stages of a run's progress (ProgressEvent.Stage).
+const (
+	StageRead  = "read"  // reading the source's inputs
+	StageWrite = "write" // deduplicating and encoding partitions, uploading their files
+)
+
+// ProgressEvent says how far a run has got: reading its source (Stage
+// StageRead: the input fields), then writing its partitions (StageWrite:
+// the partition and byte fields). Events of the write stage may come from
+// several partitions being written at once; their counts only grow.
 type ProgressEvent struct {
+	Stage string
 	Input string // the input's key
 	Size  int64  // the input's size in bytes, 0 when unknown (a table)
 	Index int    // 1-based position of the input among those this run reads
@@ -185,6 +195,13 @@ type ProgressEvent struct {
 	RowsRead int64
 	// Done marks the input's last event: it has been read in full.
 	Done bool
+
+	// Partitions is how many of PartitionsTotal partitions are written
+	// (deduplicated, encoded and their files uploaded).
+	Partitions, PartitionsTotal int
+	// RowsWritten counts the rows encoded so far, BytesStaged the bytes of
+	// the files uploaded so far (none in a dry run).
+	RowsWritten, BytesStaged int64
 }
 
 // Phases of a run, in order, as passed to Options.Phase.

@@ -223,7 +223,7 @@ func (r *reader) report(in source.Input, rows int64, done bool) {
 		total += rows
 	}
 	r.o.Progress(ProgressEvent{
-		Input: in.Key, Size: in.Size,
+		Stage: StageRead, Input: in.Key, Size: in.Size,
 		Index: len(r.read.inputs) + 1, Total: r.inputs,
 		Rows: rows, RowsRead: total, Done: done,
 	})

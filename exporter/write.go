@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
@@ -56,6 +57,10 @@ type writer struct {
 	// lookbackFrom is the read stage's: an event older than it is late.
 	lookbackFrom int64
 
+	// progress counts the attempt's written partitions, rows and staged
+	// bytes for Options.Progress.
+	progress writeProgress
+
 	attempt   int          // the attempt being written, which names its staging directory
 	batches   batchPool    // column batches reused by the partition writers
 	plainCols plainColumns // columns written without a dictionary from now on
@@ -87,6 +92,8 @@ func (wr *writer) writePartitions(ctx context.Context, attempt int) (*staged, er
 	catCol, hasCat := wr.cols.index[wr.o.CategoryColumn]
 	parts := wr.spills.partitions()
 	results := make([]*partResult, len(parts))
+	wr.progress = writeProgress{report: wr.o.Progress, total: len(parts)}
+	wr.progress.add(0, 0, 0)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(wr.o.Workers)
 	for i, part := range parts {
@@ -101,6 +108,11 @@ func (wr *writer) writePartitions(ctx context.Context, attempt int) (*staged, er
 			}
 			wr.log.Info("partition", "partition", part, "rows", res.stats.Rows, "duplicate", res.stats.Duplicate,
 				"already_archived", res.stats.Archived, "files", res.stats.Files)
+			if wr.o.DryRun {
+				wr.progress.add(1, res.stats.Rows, 0)
+			} else {
+				wr.progress.add(1, 0, 0) // rows and bytes were counted as files were staged
+			}
 			return nil
 		})
 	}
@@ -114,6 +126,31 @@ func (wr *writer) writePartitions(ctx context.Context, attempt int) (*staged, er
 		}
 	}
 	return st, err
+}
+
+// writeProgress reports the write stage's progress to Options.Progress,
+// from every partition writer at once.
+type writeProgress struct {
+	report func(ProgressEvent)
+	mu     sync.Mutex
+	total  int
+	parts  int
+	rows   int64
+	bytes  int64
+}
+
+// add counts partitions finished, rows encoded and bytes staged, and
+// reports the totals.
+func (p *writeProgress) add(parts int, rows, bytes int64) {
+	if p.report == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.parts += parts
+	p.rows += rows
+	p.bytes += bytes
+	p.report(ProgressEvent{Stage: StageWrite, Partitions: p.parts, PartitionsTotal: p.total, RowsWritten: p.rows, BytesStaged: p.bytes})
 }
 
 // staged is what one attempt of the write stage produced, merged in
@@ -275,6 +312,7 @@ func (wr *writer) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.S
 		res.staged = append(res.staged, st)
 		res.bytes += lf.bytes
 		res.stats.Files++
+		wr.progress.add(0, lf.rows, lf.bytes)
 		return os.Remove(lf.path)
 	})
 	if err != nil {

@@ -58,7 +58,8 @@ commits on its own, and the commit log keeps them exactly-once.`,
 				bar := progressFor(io.err)
 				defer bar.finish()
 				log := newLogger(lc.Log, bar.logWriter(io.err))
-				p := exportPlan{command: "backfill", window: w, progress: bar.callback(), summary: style(io.out)}
+				p := exportPlan{command: "backfill", window: w, progress: bar.callback(), phase: bar.phaseHook(),
+					summary: style(io.out), beforeSummary: bar.finish}
 				shardLabel := ""
 				if sharded {
 					var days int

@@ -12,16 +12,21 @@ import (
 	"github.com/auditexport/auditexport/exporter"
 )
 
-// progressBar draws how far a run has read its source, on a terminal only
+// progressBar draws how far a run has got, on a terminal only
 // (run and backfill; never in schedule mode or when stderr is a pipe or a
-// file). It is fed by the exporter's progress callback, and log lines go
+// file): the inputs read with their rows, then the partitions written
+// with the rows encoded and the bytes uploaded, then the commit and the
+// publishing. It is fed by the exporter's progress callback and phase
+// hook, and log lines go
 // through it (Write) so that none lands in the middle of the bar. A nil
 // *progressBar does nothing.
 type progressBar struct {
-	mu   sync.Mutex
-	w    io.Writer
-	bar  *progressbar.ProgressBar
-	done bool
+	mu    sync.Mutex
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	stage string    // the exporter's stage the bar counts
+	drawn time.Time // when the write stage's bar was last drawn
+	done  bool
 }
 
 // newProgressBar returns a bar drawn on w, or nil when tty is false.
@@ -52,23 +57,66 @@ func (p *progressBar) event(ev exporter.ProgressEvent) {
 	if p.done {
 		return
 	}
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions(ev.Total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetWidth(24),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetRenderBlankState(true),
-		)
+	if ev.Stage == exporter.StageWrite {
+		if p.stage != exporter.StageWrite {
+			p.restart(ev.PartitionsTotal, 0) // throttled here, for Set and Describe at once
+			p.stage = exporter.StageWrite
+		} else if time.Since(p.drawn) < 100*time.Millisecond && ev.Partitions < ev.PartitionsTotal {
+			return
+		}
+		p.drawn = time.Now()
+		_ = p.bar.Set(ev.Partitions)
+		p.bar.Describe(fmt.Sprintf("writing: %s rows encoded, %s uploaded; partitions", groupDigits(ev.RowsWritten), humanBytes(ev.BytesStaged)))
+		return
 	}
-	p.bar.Describe(fmt.Sprintf("%s %s rows", path.Base(ev.Input), groupDigits(ev.RowsRead)))
+	if p.bar == nil {
+		p.restart(ev.Total, 100*time.Millisecond)
+		p.stage = exporter.StageRead
+	}
+	p.bar.Describe(fmt.Sprintf("reading %s: %s rows; inputs", path.Base(ev.Input), groupDigits(ev.RowsRead)))
 	if ev.Done {
 		_ = p.bar.Add(1)
 	} else {
 		_ = p.bar.Add(0)
+	}
+}
+
+// restart replaces the bar by one counting to max, drawn at most once
+// per throttle.
+func (p *progressBar) restart(max int, throttle time.Duration) {
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+	p.bar = progressbar.NewOptions(max,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionThrottle(throttle),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+}
+
+// phaseHook is the exporter's phase hook for the bar: after the write, it
+// says the run is committing, then publishing. Nil without a bar.
+func (p *progressBar) phaseHook() func(string) {
+	if p == nil {
+		return nil
+	}
+	return func(phase string) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.done || p.bar == nil {
+			return
+		}
+		switch phase {
+		case exporter.PhaseStaged:
+			p.bar.Describe("committing: every file is uploaded")
+		case exporter.PhaseCommitted:
+			p.bar.Describe("publishing: the commit is written")
+		}
 	}
 }
 

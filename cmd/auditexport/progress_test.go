@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditexport/auditexport/exporter"
 )
@@ -26,7 +27,15 @@ func TestProgressEvents(t *testing.T) {
 	}
 	var done, mid int
 	var last int64
+	var writes []exporter.ProgressEvent
 	for _, ev := range events {
+		if ev.Stage == exporter.StageWrite {
+			writes = append(writes, ev)
+			continue
+		}
+		if len(writes) > 0 {
+			t.Fatalf("read event %+v after the write began", ev)
+		}
 		if ev.Total != 3 || ev.Index < 1 || ev.Index > 3 || ev.RowsRead < last {
 			t.Fatalf("event %+v after rows %d", ev, last)
 		}
@@ -46,6 +55,13 @@ func TestProgressEvents(t *testing.T) {
 	}
 	if done != 3 || mid == 0 || last != sum.RowsRead {
 		t.Errorf("%d inputs done, %d mid-input events, last count %d; summary read %d", done, mid, last, sum.RowsRead)
+	}
+	if len(writes) == 0 {
+		t.Fatal("no progress of the write stage")
+	}
+	if w := writes[len(writes)-1]; w.Partitions != len(sum.Partitions) || w.PartitionsTotal != len(sum.Partitions) ||
+		w.RowsWritten != sum.RowsWritten || w.BytesStaged != sum.BytesWritten {
+		t.Errorf("last write event %+v; summary wrote %d rows, %d bytes in %d partitions", w, sum.RowsWritten, sum.BytesWritten, len(sum.Partitions))
 	}
 }
 
@@ -69,9 +85,15 @@ func TestProgressBar(t *testing.T) {
 	cb(exporter.ProgressEvent{Input: "land/a.csv.gz", Index: 1, Total: 2, Rows: 1234567, RowsRead: 1234567})
 	log.Info("read input", "input", "a.csv.gz")
 	cb(exporter.ProgressEvent{Input: "land/a.csv.gz", Index: 1, Total: 2, Rows: 1234567, RowsRead: 1234567, Done: true})
+	cb(exporter.ProgressEvent{Stage: exporter.StageWrite, Partitions: 0, PartitionsTotal: 5})
+	throttle := func() { time.Sleep(150 * time.Millisecond) } // the bar redraws at most every 100ms
+	throttle()
+	cb(exporter.ProgressEvent{Stage: exporter.StageWrite, Partitions: 4, PartitionsTotal: 5, RowsWritten: 2345678, BytesStaged: 3 << 20})
+	throttle()
+	bar.phaseHook()(exporter.PhaseStaged)
 	bar.finish()
 	got := term.String()
-	for _, want := range []string{"a.csv.gz", "1,234,567 rows", "/2", "msg=\"read input\""} {
+	for _, want := range []string{"a.csv.gz", "1,234,567 rows", "/2", "msg=\"read input\"", "2,345,678 rows encoded, 3.0 MiB uploaded", "4/5", "committing"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("terminal output lacks %q:\n%q", want, got)
 		}

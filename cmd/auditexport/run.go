@@ -44,7 +44,8 @@ stderr.`,
 				bar := progressFor(io.err)
 				defer bar.finish()
 				log := newLogger(lc.Log, bar.logWriter(io.err))
-				p := exportPlan{command: "run", incremental: true, progress: bar.callback(), summary: style(io.out)}
+				p := exportPlan{command: "run", incremental: true, progress: bar.callback(), phase: bar.phaseHook(),
+					summary: style(io.out), beforeSummary: bar.finish}
 				push := pushAfter(lc, &p, *dry)
 				sum, err := runExport(ctx, lc, log, p, *dry, io.out)
 				bar.finish()
@@ -68,8 +69,11 @@ type exportPlan struct {
 	progress func(exporter.ProgressEvent)
 	// phase, when set, is chained into the exporter's phase hook (tests).
 	phase func(string)
-	// summary is how the run ends on stdout (JSON unless a person reads).
-	summary summaryStyle
+	// summary is how the run ends on stdout (JSON unless a person reads);
+	// beforeSummary, when set, runs just before it is printed (it removes
+	// the progress bar).
+	summary       summaryStyle
+	beforeSummary func()
 	// commitAttempts, when > 0, bounds re-planning after lost commit races
 	// (concurrent backfill shards race more than scheduled runs).
 	commitAttempts int
@@ -106,7 +110,15 @@ func runExport(ctx context.Context, lc *loadedConfig, log *slog.Logger, p export
 	}
 	sum, err := exporter.Run(ctx, job.opts)
 	err = userError(guard.explain(err))
-	p.summary.print(out, sum, err, time.Since(start), p.command)
+	took := time.Since(start)
+	// The summary comes last, after the run's log lines and once the
+	// progress bar is gone.
+	defer func() {
+		if p.beforeSummary != nil {
+			p.beforeSummary()
+		}
+		p.summary.print(out, sum, err, took, p.command)
+	}()
 	if p.metrics != nil {
 		p.metrics.observe(sum, err, time.Since(start))
 		if !dryRun {
