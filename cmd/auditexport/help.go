@@ -79,15 +79,23 @@ func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 func printSettingsHelp(w io.Writer, command string, settings []setting) {
 	sections, only := commandSections[command]
 	fmt.Fprint(w, "\nSettings: in the YAML file (--config) by key, as AUDITEXPORT_<KEY> (upper case, dots as\nunderscores) or as --<key>; flags win over the environment, which wins over the file.\n")
+	// A source kind's own settings get a heading naming the kind.
+	kindOf := map[string]string{}
+	for _, k := range sourceKinds {
+		if k.Section() != "" {
+			kindOf["source."+k.Section()] = " (for source.kind " + k.Name() + ")"
+		}
+	}
 	last := ""
 	for _, s := range settings {
 		section, _, _ := strings.Cut(s.key, ".")
 		if only && !containsString(sections, section) {
 			continue
 		}
-		if section != last {
-			fmt.Fprintf(w, "\n  %s:\n", section)
-			last = section
+		group := s.key[:strings.LastIndexByte(s.key, '.')]
+		if group != last {
+			fmt.Fprintf(w, "\n  %s%s:\n", group, kindOf[group])
+			last = group
 		}
 		line := "  --" + s.key
 		if t := typeWord(s.v); t != "" {
