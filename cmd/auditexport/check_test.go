@@ -164,11 +164,13 @@ func TestCheckSourceFailures(t *testing.T) {
 
 // A destination that cannot be opened fails connect and skips the rest.
 func TestCheckDestinationUnopenable(t *testing.T) {
-	code, out, _ := cli(t, "check", "--source.url", landingDir(t), "--destination.url", "ftp://archive/x")
+	t.Setenv("AZURE_STORAGE_ACCOUNT", "")
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", "")
+	code, out, _ := cli(t, "check", "--source.url", landingDir(t), "--destination.url", "azblob://archive")
 	if code != exitFailure {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
 	}
-	for _, want := range []string{"FAILED   connect", `unsupported scheme "ftp"`, "skipped  delete", "1 of 11 checks failed, 6 skipped"} {
+	for _, want := range []string{"FAILED   connect", "no Azure storage account", "skipped  delete", "1 of 11 checks failed, 6 skipped"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -314,5 +316,14 @@ func TestCheckPostgresUnreachable(t *testing.T) {
 	}
 	if strings.Contains(out+errOut, secret) {
 		t.Errorf("check printed the DSN's password:\n%s\n%s", out, errOut)
+	}
+}
+
+// A destination URL that no run could open is a configuration error,
+// found before anything is reached.
+func TestCheckDestinationURLRefusedUpFront(t *testing.T) {
+	code, out, errOut := cli(t, "check", "--source.url", landingDir(t), "--destination.url", "ftp://archive/x")
+	if code != exitUsage || !strings.Contains(errOut, `destination.url "ftp://archive/x": unsupported scheme "ftp"`) || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2 naming destination.url and the scheme", code, out, errOut)
 	}
 }

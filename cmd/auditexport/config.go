@@ -270,7 +270,7 @@ func (c *Config) validate(origin map[string]string) error {
 	if u := c.Destination.URL; u != "" {
 		if sinks.HasPassword(u) {
 			bad("destination.url", "", "holds a password (in its user info or in its endpoint= parameter); credentials come from the environment or the cloud SDK's default credential chain, never from a URL")
-		} else if err := sinks.CheckURL(u); err != nil {
+		} else if err := sinks.CheckBucketURL(u); err != nil {
 			bad("destination.url", sinks.Redact(u), err.Error()+" (e.g. s3://archive-bucket?endpoint=http://127.0.0.1:7070&region=us-east-1)")
 		}
 	}
