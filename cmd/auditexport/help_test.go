@@ -19,7 +19,7 @@ func TestCommandHelpShowsItsSettings(t *testing.T) {
 		{"run", []string{"\n  parquet:\n", "--parquet.compression string (default zstd)", "--parquet.lower_case_columns\n", "--run.lookback duration (default 72h0m0s)", "--rejects.max_rows int (default -1)", "--json\n"},
 			[]string{"--schedule.cron", "--backfill.shards", "\n  schedule:", "--shards", "--pushgateway.url"}},
 		{"backfill", []string{"--backfill.shards int", "--shard i/n"}, []string{"--schedule.cron", "--shards "}},
-		{"schedule", []string{"--schedule.cron string", "--schedule.listen string (default :9090)"}, []string{"--backfill.shards"}},
+		{"schedule", []string{"--schedule.cron string", "--schedule.listen string (default :9090)"}, []string{"--backfill.shards", "--cron ", "--listen "}},
 		{"check", []string{"--destination.url string", "--timeout duration"}, []string{"--parquet.", "--run.", "--metrics."}},
 		{"schema", []string{"--schema.strict"}, []string{"--destination.url", "--source.url"}},
 		{"config", []string{"--schedule.cron", "--backfill.shards", "--parquet.compression"}, []string{"not used here"}},

@@ -28,7 +28,7 @@ func scheduleCommand() *command {
 	return &command{
 		name:    "schedule",
 		summary: "run exports on a cron schedule (long-running, with /healthz, /readyz, /metrics)",
-		usage:   "schedule [--config FILE] [--cron SPEC] [--listen ADDR] [settings]",
+		usage:   "schedule [--config FILE] [--schedule.cron SPEC] [--schedule.listen ADDR] [settings]",
 		about: `Stays up and runs one incremental export (as the run command does) at each
 time of schedule.cron, a cron spec: five fields (minute hour day-of-month
 month day-of-week), or a descriptor (@hourly, @daily, @weekly, @monthly,
@@ -49,14 +49,14 @@ commit finishes it (and its publish) before the process exits 0. A second
 signal exits at once, which is safe too: the next run finishes or discards
 what the first left behind.`,
 		examples: []string{
-			"auditexport schedule --config prod.yaml --cron @daily",
-			"auditexport schedule --config prod.yaml --cron 'CRON_TZ=Europe/Paris 30 6 * * *' --schedule.jitter 10m",
+			"auditexport schedule --config prod.yaml --schedule.cron @daily",
+			"auditexport schedule --config prod.yaml --schedule.cron 'CRON_TZ=Europe/Paris 30 6 * * *' --schedule.jitter 10m",
 			"AUDITEXPORT_SCHEDULE_CRON='@every 6h' AUDITEXPORT_SCHEDULE_LISTEN=:9090 auditexport schedule --config prod.yaml",
 		},
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio) error {
 			cf := addConfigFlags(fs)
-			aliasFlag(fs, cf, "cron", "schedule.cron", "spec")
-			aliasFlag(fs, cf, "listen", "schedule.listen", "address")
+			deprecatedFlag(fs, cf, "cron", "schedule.cron", "spec")
+			deprecatedFlag(fs, cf, "listen", "schedule.listen", "address")
 			return func(ctx context.Context, io *stdio) error {
 				lc, err := cf.loadNoArgs(io)
 				if err != nil {
@@ -69,18 +69,6 @@ what the first left behind.`,
 			}
 		},
 	}
-}
-
-// aliasFlag registers --name as a short form of the setting key: it is
-// recorded exactly as --key would be.
-func aliasFlag(fs *flag.FlagSet, cf *configFlags, name, key, what string) {
-	fs.Func(name, "same as --"+key+" (`"+what+"`)", func(v string) error {
-		if _, ok := cf.given[key]; !ok {
-			cf.order = append(cf.order, key)
-		}
-		cf.given[key] = v
-		return nil
-	})
 }
 
 // scheduleOpts is what runSchedule needs; tests fill the hooks.
