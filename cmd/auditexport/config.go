@@ -135,6 +135,9 @@ type ScheduleConfig struct {
 	Cron   string        `yaml:"cron" help:"when the schedule command runs an export: a cron spec (minute hour day-of-month month day-of-week, e.g. '30 6 * * *') or a descriptor (@daily, @every 6h), optionally prefixed by CRON_TZ=<zone>"`
 	Jitter time.Duration `yaml:"jitter" help:"delay each scheduled run by a random time up to this long (e.g. 10m); 0: none"`
 	Listen string        `yaml:"listen" help:"address of the schedule command's /healthz, /readyz and /metrics (e.g. :9090); empty: no HTTP server"`
+	// RunOnStart makes a new scheduler export at once, so a fresh
+	// deployment does not wait for the next time of the spec.
+	RunOnStart bool `yaml:"run_on_start" help:"run one export as soon as the schedule command starts, then at each time of schedule.cron (never two at once)"`
 }
 
 type MetricsConfig struct {

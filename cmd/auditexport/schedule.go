@@ -28,7 +28,7 @@ func scheduleCommand() *command {
 	return &command{
 		name:    "schedule",
 		summary: "run exports on a cron schedule (long-running, with /healthz, /readyz, /metrics)",
-		usage:   "schedule [--config FILE] [--schedule.cron SPEC] [--schedule.listen ADDR] [settings]",
+		usage:   "schedule [--config FILE] [--schedule.cron SPEC] [--schedule.listen ADDR] [--schedule.run_on_start] [settings]",
 		about: `Stays up and runs one incremental export (as the run command does) at each
 time of schedule.cron, a cron spec: five fields (minute hour day-of-month
 month day-of-week), or a descriptor (@hourly, @daily, @weekly, @monthly,
@@ -36,7 +36,11 @@ month day-of-week), or a descriptor (@hourly, @daily, @weekly, @monthly,
 process's local zone, UTC in the container). A malformed spec fails at start,
 naming the field. Two runs never overlap: a time that comes while a run is
 still in progress is skipped and counted (auditexport_schedule_skipped_total).
-schedule.jitter delays each run by a random time up to that long.
+schedule.jitter delays each run by a random time up to that long. With
+schedule.run_on_start it also runs one export as soon as it has started
+(without jitter), so a new deployment need not wait for the first time of
+the spec; a time that comes while that run is in progress is skipped like
+any other.
 
 On schedule.listen it serves /healthz (liveness: the process is up), /readyz
 (ready once the config is valid and the destination was reached; not ready
@@ -49,7 +53,7 @@ commit finishes it (and its publish) before the process exits 0. A second
 signal exits at once, which is safe too: the next run finishes or discards
 what the first left behind.`,
 		examples: []string{
-			"auditexport schedule --config prod.yaml --schedule.cron @daily",
+			"auditexport schedule --config prod.yaml --schedule.cron @daily --schedule.run_on_start",
 			"auditexport schedule --config prod.yaml --schedule.cron 'CRON_TZ=Europe/Paris 30 6 * * *' --schedule.jitter 10m",
 			"AUDITEXPORT_SCHEDULE_CRON='@every 6h' AUDITEXPORT_SCHEDULE_LISTEN=:9090 auditexport schedule --config prod.yaml",
 		},
@@ -133,7 +137,16 @@ func runSchedule(ctx context.Context, o *scheduleOpts) error {
 	next := s.cron.Entry(s.entry).Next
 	s.m.nextRun.Set(float64(next.Unix()))
 	s.ready.Store(true)
-	o.log.Info("scheduled", "cron", c.Schedule.Cron, "next_run", next, "jitter", c.Schedule.Jitter, "listen", c.Schedule.Listen)
+	o.log.Info("scheduled", "cron", c.Schedule.Cron, "next_run", next, "jitter", c.Schedule.Jitter, "listen", c.Schedule.Listen, "run_on_start", c.Schedule.RunOnStart)
+	// The run at start goes through the same guard as the scheduled ones:
+	// a time of the spec that comes while it is in progress is skipped.
+	var atStart sync.WaitGroup
+	if c.Schedule.RunOnStart {
+		atStart.Go(func() {
+			o.log.Info("running once at start (schedule.run_on_start)")
+			s.run(false)
+		})
+	}
 
 	<-ctx.Done()
 	s.ready.Store(false)
@@ -143,13 +156,18 @@ func runSchedule(ctx context.Context, o *scheduleOpts) error {
 		o.log.Info("stopping: no new runs")
 	}
 	<-s.cron.Stop().Done()
+	atStart.Wait()
 	o.log.Info("stopped")
 	return nil
 }
 
 // tick is one time of the schedule. cron calls it on a goroutine of its
 // own, so a tick that comes while a run is in progress finds busy set.
-func (s *scheduler) tick() {
+func (s *scheduler) tick() { s.run(true) }
+
+// run runs one export unless one is in progress (then it counts a skip),
+// after the jitter delay when withJitter.
+func (s *scheduler) run(withJitter bool) {
 	if s.ctx.Err() != nil {
 		return
 	}
@@ -162,7 +180,7 @@ func (s *scheduler) tick() {
 	s.m.inProgress.Set(1)
 	defer s.m.inProgress.Set(0)
 	defer func() { s.m.nextRun.Set(float64(s.cron.Entry(s.entry).Next.Unix())) }()
-	if s.jitter > 0 {
+	if withJitter && s.jitter > 0 {
 		d := rand.N(s.jitter)
 		s.o.log.Info("waiting before the run (schedule.jitter)", "delay", d.Round(time.Millisecond))
 		t := time.NewTimer(d)

@@ -480,7 +480,8 @@ func TestIndexedBackfillJob(t *testing.T) {
 
 // The schedule Deployment runs one scheduler, replaced without overlap,
 // with probes on /healthz and /readyz and a metrics port the Service
-// exposes. A ServiceMonitor, when there is one, scrapes that
+// exposes, and a run at start (a new pod need not wait for the next time
+// of schedule.cron). A ServiceMonitor, when there is one, scrapes that
 // Service's metrics port.
 func TestScheduleDeployment(t *testing.T) {
 	n := 0
@@ -540,6 +541,9 @@ func checkScheduleSet(t *testing.T, set renderedSet, n *int) {
 		c := s.Template.Spec.Containers[0]
 		if len(c.Args) == 0 || c.Args[0] != "schedule" {
 			t.Errorf("%s: args %v, want the schedule command", m, c.Args)
+		}
+		if !runsOnStart(t, ms, c.Args) {
+			t.Errorf("%s: neither its args nor its config set schedule.run_on_start: a new pod would write nothing until the next time of schedule.cron", m)
 		}
 		ports := map[string]int32{}
 		for _, p := range c.Ports {
@@ -632,6 +636,33 @@ func setsWith(t *testing.T, w string) int {
 		}
 	}
 	return n
+}
+
+// runsOnStart says whether a schedule container's args or its config
+// (the auditexport-config ConfigMap) set schedule.run_on_start.
+func runsOnStart(t *testing.T, ms []manifest, args []string) bool {
+	t.Helper()
+	for _, a := range args {
+		if a == "--schedule.run_on_start" || a == "--schedule.run_on_start=true" {
+			return true
+		}
+	}
+	for _, m := range ms {
+		cm, ok := m.obj.(*corev1.ConfigMap)
+		if !ok || cm.Data["config.yaml"] == "" {
+			continue
+		}
+		var cfg struct {
+			Schedule struct {
+				RunOnStart bool `json:"run_on_start"`
+			} `json:"schedule"`
+		}
+		if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &cfg); err != nil {
+			t.Errorf("%s: config.yaml: %v", m, err)
+		}
+		return cfg.Schedule.RunOnStart
+	}
+	return false
 }
 
 func labelSet(m map[string]string) labels.Set { return labels.Set(m) }
