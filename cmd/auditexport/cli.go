@@ -19,6 +19,19 @@ type command struct {
 	flags    func(fs *flag.FlagSet) func(ctx context.Context, io *stdio) error
 }
 
+// helpName is the command as its help is asked for: with its subcommand
+// (config validate), from the usage's leading words.
+func (c *command) helpName() string {
+	words := []string{c.name}
+	for _, w := range strings.Fields(c.usage)[1:] {
+		if strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") != "" {
+			break
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
+}
+
 type stdio struct {
 	out, err io.Writer
 	args     []string // positional arguments left after flags
@@ -65,7 +78,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			printCommandHelp(stdout, cmd, fs)
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "auditexport %s: %v\nTry: auditexport %s --help\n", cmd.name, err, cmd.name)
+		fmt.Fprintf(stderr, "auditexport %s: %v\nTry: auditexport %s --help\n", cmd.name, err, cmd.helpName())
 		return exitUsage
 	}
 	err := exec(ctx, &stdio{out: stdout, err: stderr, args: fs.Args()})
@@ -76,7 +89,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := exitCode(err)
 	fmt.Fprintf(stderr, "auditexport %s: %v\n", cmd.name, err)
 	if code == exitUsage {
-		fmt.Fprintf(stderr, "Try: auditexport %s --help\n", cmd.name)
+		fmt.Fprintf(stderr, "Try: auditexport %s --help\n", cmd.helpName())
 	}
 	return code
 }
