@@ -107,6 +107,34 @@ func (f *fixture) readAll(w source.Window) (map[string][]string, error) {
 	return out, nil
 }
 
+// exportOf returns the export requests the server received for day,
+// chunks in order.
+func exportOf(f *fixture, day string) []sigmatest.ExportRequest {
+	var out []sigmatest.ExportRequest
+	for _, e := range f.srv.Exports() {
+		if e.Parameters[DefaultControlID] == "min:"+day+",max:"+day {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// dayInput is the input of List(w) for day.
+func dayInput(t *testing.T, f *fixture, w source.Window, day string) source.Input {
+	t.Helper()
+	ins, err := f.src.List(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		if strings.HasSuffix(in.Key, "/"+day) {
+			return in
+		}
+	}
+	t.Fatalf("no window of %s in %v", day, ins)
+	return source.Input{}
+}
+
 func ids(rows [][]string) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
@@ -116,8 +144,8 @@ func ids(rows [][]string) []string {
 }
 
 // The windows of a run: one per calendar day in the control's zone, from
-// the window's first day through its last (today when open), and the 30
-// days Sigma keeps when its start is open.
+// the day before the window's first through the day after its last (today
+// at the latest), and the 30 days Sigma keeps when its start is open.
 func TestWindows(t *testing.T) {
 	f := newFixture(t, nil, nil, nil)
 	from := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
@@ -132,12 +160,12 @@ func TestWindows(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := keys(source.Window{From: from}), []string{"2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"}; !slices.Equal(got, want) {
+	if got, want := keys(source.Window{From: from}), []string{"2026-11-22", "2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"}; !slices.Equal(got, want) {
 		t.Errorf("open window: %v, want %v", got, want)
 	}
 	to := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	if got, want := keys(source.Window{From: from, To: to}), []string{"2026-11-23", "2026-11-24"}; !slices.Equal(got, want) {
-		t.Errorf("[11-23 06:00, 11-25 00:00): %v, want %v (midnight ends the day before)", got, want)
+	if got, want := keys(source.Window{From: from, To: to}), []string{"2026-11-22", "2026-11-23", "2026-11-24", "2026-11-25"}; !slices.Equal(got, want) {
+		t.Errorf("[11-23 06:00, 11-25 00:00): %v, want %v (midnight ends the day before; one day either side)", got, want)
 	}
 	if got := keys(source.Window{}); len(got) != RetentionDays+1 || got[0] != "2026-10-27" {
 		t.Errorf("unbounded: %d windows from %v, want %d from 2026-10-27", len(got), got[:1], RetentionDays+1)
@@ -153,7 +181,7 @@ func TestWindows(t *testing.T) {
 	ny := newFixture(t, nil, nil, func(c *Config) { c.ControlTimeZone = "America/New_York"; c.WindowDays = 2 })
 	f = ny
 	// 2026-11-23 03:00 UTC is 11-22 in New York; 11-26 06:00 UTC is 11-26 01:00 there.
-	if got, want := keys(source.Window{From: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}), []string{"2026-11-22..2026-11-23", "2026-11-24..2026-11-25", "2026-11-26"}; !slices.Equal(got, want) {
+	if got, want := keys(source.Window{From: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}), []string{"2026-11-21..2026-11-22", "2026-11-23..2026-11-24", "2026-11-25..2026-11-26"}; !slices.Equal(got, want) {
 		t.Errorf("New York, two days a window: %v, want %v", got, want)
 	}
 	if got := ny.srv.Exports(); len(got) != 0 {
@@ -175,9 +203,12 @@ func TestPullDays(t *testing.T) {
 			if a, b := got["sigma-api/wb1/el1/2026-11-24"], got["sigma-api/wb1/el1/2026-11-25"]; !slices.Equal(a, ids(rows[:50])) || !slices.Equal(b, ids(rows[50:])) {
 				t.Fatalf("got %d + %d rows, want each day's 50 in order", len(a), len(b))
 			}
-			ex := f.srv.Exports()
-			if len(ex) != 2 || ex[0].Parameters[DefaultControlID] != "min:2026-11-24,max:2026-11-24" || ex[0].Format != format || ex[0].ElementID != "el1" || !ex[0].RunAsynchronously {
-				t.Fatalf("export requests %+v", ex)
+			ex := exportOf(f, "2026-11-24")
+			if len(ex) != 1 || ex[0].Format != format || ex[0].ElementID != "el1" || !ex[0].RunAsynchronously || ex[0].Offset != 0 {
+				t.Fatalf("export requests of 11-24 %+v, want one", ex)
+			}
+			if n := len(f.srv.Exports()); n != 4 {
+				t.Fatalf("%d export requests, want 4 (11-23 to 11-26: the window and a day either side)", n)
 			}
 			if st := f.srv.Stats(); st.Tokens != 1 || st.Status429+st.Status401+st.Status5xx+st.Status4xx != 0 {
 				t.Fatalf("server stats %+v: want one token and no error answer", st)
@@ -200,9 +231,9 @@ func TestRowLimitChunks(t *testing.T) {
 			if g := got["sigma-api/wb1/el1/2026-11-24"]; !slices.Equal(g, ids(rows)) {
 				t.Fatalf("got %d rows, want the 2500 once each in order", len(g))
 			}
-			ex := f.srv.Exports()
+			ex := exportOf(f, "2026-11-24")
 			if len(ex) < 2 || ex[1].Offset != limit-overlapRows(limit) {
-				t.Fatalf("%d exports, second at offset %d; want chunks overlapping by %d", len(ex), ex[min(1, len(ex)-1)].Offset, overlapRows(limit))
+				t.Fatalf("%d exports of the day, the second at offset %d; want chunks overlapping by %d", len(ex), ex[min(1, len(ex)-1)].Offset, overlapRows(limit))
 			}
 		})
 	}
@@ -214,8 +245,8 @@ func TestRowsMovedBetweenChunks(t *testing.T) {
 	rows := dayRows(300, "2026-11-24")
 	f := newFixture(t, rows, func(o *sigmatest.Options) { o.MaxRows = 100 }, func(c *Config) { c.RowLimit = 100 })
 	ctx := context.Background()
-	ins, _ := f.src.List(ctx, source.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)})
-	rd, err := f.src.Open(ctx, ins[0], source.Window{})
+	in := dayInput(t, f, source.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}, "2026-11-24")
+	rd, err := f.src.Open(ctx, in, source.Window{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +310,7 @@ func TestCutDownloadFails(t *testing.T) {
 			if err == nil {
 				t.Fatalf("a cut download read as %d rows with no error", len(got["sigma-api/wb1/el1/2026-11-24"]))
 			}
-			if !strings.Contains(err.Error(), "2026-11-24") {
+			if !strings.Contains(err.Error(), "export of min:") {
 				t.Errorf("err %v does not name the window", err)
 			}
 		})
@@ -346,8 +377,8 @@ func TestRequestsArePaced(t *testing.T) {
 	}
 	f := newFixture(t, dayRows(3, days...), func(o *sigmatest.Options) { o.RateLimit = 600; o.Polls = -1 }, func(c *Config) { c.RequestsPerMinute = 600 })
 	got, err := f.readAll(source.Window{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)})
-	if err != nil || len(got) != 10 {
-		t.Fatalf("read %d windows, %v", len(got), err)
+	if err != nil || len(got) != 12 {
+		t.Fatalf("read %d windows, %v; want the 10 days and one either side", len(got), err)
 	}
 	if st := f.srv.Stats(); st.Status429 != 0 || st.MaxPerMinute > 600 {
 		t.Fatalf("server stats %+v: the client went over the limit", st)
@@ -410,8 +441,8 @@ func TestExportAhead(t *testing.T) {
 	rows := dayRows(30, "2026-11-23", "2026-11-24", "2026-11-25")
 	f := newFixture(t, rows, nil, nil)
 	ctx := context.Background()
-	w := source.Window{From: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
-	ins, err := f.src.List(ctx, w)
+	w := source.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+	ins, err := f.src.List(ctx, w) // 11-23, 11-24, 11-25
 	if err != nil || len(ins) != 3 {
 		t.Fatalf("list: %v %v", ins, err)
 	}
@@ -454,5 +485,32 @@ func TestExportAhead(t *testing.T) {
 	f.srv.ExpireQueries()
 	if n := read(ins[2]); n != 30 || len(f.srv.Exports()) != 4 {
 		t.Fatalf("window 3 after its result expired: %d rows, %d exports; want 30 rows from a new export", n, len(f.srv.Exports()))
+	}
+}
+
+// A control that compares dates in another zone than control_timezone
+// says (Los Angeles, configured as UTC) still yields every event of the
+// window: the day either side covers the difference.
+func TestControlZoneMismatch(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := [][]string{
+		{"2026-11-24 02:00:00", "early-utc", "QUERY_EXECUTIONS", "Run"}, // 11-23 in Los Angeles
+		{"2026-11-24 23:00:00", "late-utc", "QUERY_EXECUTIONS", "Run"},  // 11-24 15:00 there
+	}
+	f := newFixture(t, rows, func(o *sigmatest.Options) { o.Zone = la }, nil)
+	got, err := f.readAll(source.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, ids := range got {
+		all = append(all, ids...)
+	}
+	slices.Sort(all)
+	if !slices.Equal(all, []string{"early-utc", "late-utc"}) {
+		t.Fatalf("events read %v, want both events of 11-24 UTC", all)
 	}
 }

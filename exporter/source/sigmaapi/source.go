@@ -79,23 +79,28 @@ func (w window) param() string {
 }
 
 // windows splits the event-time interval w into exports of s.cfg.WindowDays
-// calendar days each, in the control's zone, from w.From's day through
-// w.To's (today when w.To is unbounded). An unbounded start starts at the
-// oldest day Sigma keeps.
+// calendar days each, in the control's zone, from the day before w.From's
+// through the day after w.To's (through today when w.To is unbounded or
+// later). The day either side covers what the control holds under another
+// date than control_timezone gives (a control that compares in another
+// zone): the run keeps only the events inside w. An unbounded start starts
+// at the oldest day Sigma keeps.
 func (s *Source) windows(w source.Window) []window {
 	now := s.now().In(s.zone)
+	today := day(now)
 	from, to := w.From, w.To
-	if from.IsZero() {
-		from = now.AddDate(0, 0, -RetentionDays)
+	first := today.AddDate(0, 0, -RetentionDays)
+	if !from.IsZero() {
+		first = day(from.In(s.zone)).AddDate(0, 0, -1)
 	}
-	if to.IsZero() || to.After(now) {
-		to = now
-	} else {
+	last := today
+	if !to.IsZero() && to.Before(now) {
 		// [From, To): an instant exactly at midnight belongs to no event
 		// of that day.
-		to = to.Add(-time.Nanosecond)
+		if after := day(to.Add(-time.Nanosecond).In(s.zone)).AddDate(0, 0, 1); after.Before(today) {
+			last = after
+		}
 	}
-	first, last := day(from.In(s.zone)), day(to.In(s.zone))
 	var out []window
 	for d := first; !d.After(last); d = d.AddDate(0, 0, s.cfg.WindowDays) {
 		end := d.AddDate(0, 0, s.cfg.WindowDays-1)
@@ -120,11 +125,9 @@ const RetentionDays = 30
 func (s *Source) List(ctx context.Context, w source.Window) ([]source.Input, error) {
 	ws := s.windows(w)
 	s.warned = nil
-	if len(ws) > 0 {
-		if oldest := day(s.now().In(s.zone)).AddDate(0, 0, -RetentionDays); ws[0].first.Before(oldest) {
-			s.warned = append(s.warned, fmt.Sprintf("the window starts %s, but Sigma keeps its audit log for %d days (from %s): exports of older days come back empty, which does not mean they had no events",
-				ws[0].first.Format(dateLayout), RetentionDays, oldest.Format(dateLayout)))
-		}
+	if oldest := day(s.now().In(s.zone)).AddDate(0, 0, -RetentionDays); !w.From.IsZero() && day(w.From.In(s.zone)).Before(oldest) {
+		s.warned = append(s.warned, fmt.Sprintf("the window starts %s, but Sigma keeps its audit log for %d days (from %s): exports of older days come back empty, which does not mean they had no events",
+			day(w.From.In(s.zone)).Format(dateLayout), RetentionDays, oldest.Format(dateLayout)))
 	}
 	s.mu.Lock()
 	s.listed = ws
