@@ -64,7 +64,7 @@ func TestConfigValidateErrors(t *testing.T) {
 	if code != exitUsage {
 		t.Fatalf("code %d, want %d", code, exitUsage)
 	}
-	for _, want := range []string{"source.kind", "destination.url", "parquet.compression", "schedule.cron", "has 4 fields", "schedule.listen", "backfill.shards", "Try: auditexport config --help"} {
+	for _, want := range []string{"source.kind", "destination.url", "parquet.compression", "schedule.cron", "has 4 fields", "schedule.listen", "backfill.shards", "Try: auditexport config validate --help"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not name %q:\n%s", want, stderr)
 		}
