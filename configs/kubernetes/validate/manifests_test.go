@@ -104,7 +104,8 @@ func stripComments(doc string) string {
 // Every overlay, and every variant of it a user is told to make, renders
 // (kustomize, as kubectl apply -k does) into objects that decode strictly
 // into their official types, with valid names and labels, each name once
-// per kind, exactly one workload (the one chosen), one ServiceAccount, the
+// per kind, the workloads chosen (one, or a backfill beside the daily
+// CronJob; never the CronJob and the schedule Deployment), one ServiceAccount, the
 // config and the overlay's settings, and no Secret: the PostgreSQL password
 // Secret is created from a secret store, never from a file in the repo.
 func TestOverlaysRender(t *testing.T) {
@@ -131,8 +132,16 @@ func TestOverlaysRender(t *testing.T) {
 			}
 		}
 		workloads := kinds["*v1.CronJob"] + kinds["*v1.Job"] + kinds["*v1.Deployment"]
-		if want := workloadKind[s.workload]; workloads != 1 || kinds[want] != 1 {
-			t.Errorf("%s: %d workloads (%v), want exactly one %s", s.name, workloads, kinds, want)
+		if workloads != len(s.workloads) {
+			t.Errorf("%s: %d workloads (%v), want %v", s.name, workloads, kinds, s.workloads)
+		}
+		for _, w := range s.workloads {
+			if kinds[workloadKind[w]] != 1 {
+				t.Errorf("%s: %d %s, want one (%s)", s.name, kinds[workloadKind[w]], workloadKind[w], w)
+			}
+		}
+		if kinds["*v1.CronJob"] > 0 && kinds["*v1.Deployment"] > 0 {
+			t.Errorf("%s: both the CronJob and the schedule Deployment: every export would run twice", s.name)
 		}
 		if kinds["*v1.ServiceAccount"] != 1 {
 			t.Errorf("%s: %d ServiceAccounts, want 1", s.name, kinds["*v1.ServiceAccount"])
@@ -224,8 +233,8 @@ func TestPodsAreHardened(t *testing.T) {
 			}
 		}
 		pods := podTemplates(ms)
-		if len(pods) != 1 {
-			t.Errorf("%s: %d pod templates, want the workload's", set.name, len(pods))
+		if len(pods) != len(set.workloads) {
+			t.Errorf("%s: %d pod templates, want one per workload (%v)", set.name, len(pods), set.workloads)
 		}
 		for where, pt := range pods {
 			ps := pt.Spec
@@ -451,14 +460,17 @@ func TestIndexedBackfillJob(t *testing.T) {
 		if len(a) == 0 || a[0] != "backfill" {
 			t.Errorf("%s: args %v, want the backfill command", m, a)
 		}
-		shards, ok := argValue(a, "--shards")
+		shards, ok := argValue(a, "--backfill.shards")
+		if _, old := argValue(a, "--shards"); old {
+			t.Errorf("%s: --shards is a deprecated spelling (it warns at each run); use --backfill.shards", m)
+		}
 		for _, e := range s.Template.Spec.Containers[0].Env {
 			if e.Name == "AUDITEXPORT_BACKFILL_SHARDS" {
 				shards, ok = e.Value, true
 			}
 		}
 		if !ok || shards != fmt.Sprint(*s.Completions) {
-			t.Errorf("%s: --shards %q, want completions (%d)", m, shards, *s.Completions)
+			t.Errorf("%s: --backfill.shards %q, want completions (%d)", m, shards, *s.Completions)
 		}
 		from, okf := argValue(a, "--from")
 		to, okt := argValue(a, "--to")
@@ -631,7 +643,7 @@ func TestIdentityAndSettings(t *testing.T) {
 func setsWith(t *testing.T, w string) int {
 	n := 0
 	for _, s := range renderAll(t) {
-		if s.workload == w {
+		if slices.Contains(s.workloads, w) {
 			n++
 		}
 	}

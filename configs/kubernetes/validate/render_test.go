@@ -18,11 +18,11 @@ import (
 // overlay as shipped, or with another workload or optional components put
 // in place of its workload component, as docs/kubernetes.md tells a user to.
 type renderedSet struct {
-	name     string // e.g. "aws" or "aws with schedule, service-monitor"
-	overlay  string // aws, gke or aks
-	workload string // cronjob, schedule or backfill
-	extras   []string
-	objs     []manifest
+	name      string   // e.g. "aws" or "aws with schedule, service-monitor"
+	overlay   string   // aws, gke or aks
+	workloads []string // cronjob, schedule or backfill; a backfill may sit beside the cronjob
+	extras    []string
+	objs      []manifest
 }
 
 // The shipped overlays and their clouds; each names its workload on the
@@ -32,15 +32,17 @@ var overlays = []string{"aws", "gke", "aks"}
 const shippedWorkload = "  - ../../components/cronjob\n"
 
 // variants are the component lists put in place of shippedWorkload: every
-// workload, with the optional monitoring components where they apply.
+// workload, a backfill beside the daily CronJob, and the optional
+// monitoring components where they apply.
 var variants = []struct {
-	workload string
-	extras   []string
+	workloads []string
+	extras    []string
 }{
-	{"cronjob", nil},
-	{"cronjob", []string{"prometheus-rule"}},
-	{"schedule", []string{"prometheus-rule", "service-monitor"}},
-	{"backfill", nil},
+	{[]string{"cronjob"}, nil},
+	{[]string{"cronjob"}, []string{"prometheus-rule"}},
+	{[]string{"schedule"}, []string{"prometheus-rule", "service-monitor"}},
+	{[]string{"backfill"}, nil},
+	{[]string{"cronjob", "backfill"}, nil},
 }
 
 var (
@@ -102,12 +104,13 @@ func render(t *testing.T) ([]renderedSet, []string) {
 			continue
 		}
 		for i, v := range variants {
-			s := renderedSet{name: o, overlay: o, workload: v.workload, extras: v.extras}
+			s := renderedSet{name: o, overlay: o, workloads: v.workloads, extras: v.extras}
 			vdir := dir
 			if i > 0 {
-				s.name = o + " with " + strings.Join(append([]string{v.workload}, v.extras...), ", ")
+				components := append(slices.Clone(v.workloads), v.extras...)
+				s.name = o + " with " + strings.Join(components, ", ")
 				lines := ""
-				for _, c := range append([]string{v.workload}, v.extras...) {
+				for _, c := range components {
 					lines += "  - ../../components/" + c + "\n"
 				}
 				vdir = path.Join(root, "overlays", o+"-variant-"+string(rune('a'+i)))
