@@ -14,7 +14,15 @@
 // # URLs
 //
 // Open takes one of these forms. Schemes are dispatched by a URL mux built
-// in this package; any other scheme is refused with a message listing these.
+// in this package; any other scheme is refused with a message listing these,
+// and so is a query parameter the scheme's driver does not take (a
+// *ParamError naming the nearest one it does). CheckBucketURL makes the same
+// checks without opening anything, for a configuration's validation.
+//
+// No credentials, or an azblob:// URL without a storage account, is
+// ErrCredentials with where they are looked for; S3 credentials are
+// resolved once at Open (s3open.go), so a missing one fails there and not
+// as a permission error of the first request.
 //
 // S3, and S3-compatible stores (versitygw, Ceph, R2 ...):
 //
@@ -23,7 +31,7 @@
 //	s3://audit?endpoint=http://127.0.0.1:7070&region=us-east-1&use_path_style=true
 //	s3://audit?endpoint=https://s3.example.internal&region=us-east-1&use_path_style=true&request_checksum_calculation=when_required
 //
-// Query parameters (gocloud's, passed through):
+// Query parameters (gocloud's s3blob parameters, read by s3open.go):
 //
 //   - region: the bucket's region (else AWS_REGION / the shared config).
 //   - endpoint: a custom endpoint URL, for S3-compatible stores and local
