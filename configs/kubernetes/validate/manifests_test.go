@@ -352,6 +352,14 @@ func TestPodsAreHardened(t *testing.T) {
 						t.Errorf("%s: env %s refers to container %q", cw, e.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
 					}
 				}
+				// The sigma-api source reads its API client from the
+				// environment only: every workload takes it from a Secret.
+				for _, name := range []string{"SIGMA_CLIENT_ID", "SIGMA_CLIENT_SECRET"} {
+					i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == name })
+					if i < 0 || c.Env[i].ValueFrom == nil || c.Env[i].ValueFrom.SecretKeyRef == nil {
+						t.Errorf("%s: env %s must come from a secretKeyRef (auditexport-sigma-api)", cw, name)
+					}
+				}
 			}
 		}
 	}
