@@ -36,8 +36,7 @@ type Source struct {
 type ahead struct {
 	win  window
 	done chan struct{}
-	qid  string
-	err  error
+	qid  string // "" when asking failed: the window is asked for again when opened
 }
 
 var _ source.Source = (*Source)(nil)
@@ -260,7 +259,7 @@ func (s *Source) askAhead(win window) {
 	s.next = a
 	go func() {
 		defer close(a.done)
-		a.qid, a.err = s.c.export(s.bg, s.cfg.WorkbookID, s.request(a.win, 0))
+		a.qid, _ = s.c.export(s.bg, s.cfg.WorkbookID, s.request(a.win, 0))
 	}()
 }
 
