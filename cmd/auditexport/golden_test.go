@@ -48,6 +48,7 @@ func goldenCases() []goldenCase {
 		{name: "run-bad-flag-values", noStdout: true,
 			args: []string{"run", "--source.url", "./in", "--destination.url", "./out", "--parquet.row_group_rows", "lots", "--run.lookback", "3days", "--parquet.lower_case_columns", "--schema.strict=maybe"}},
 		// Help: a command's own options, then the settings it reads.
+		{name: "help-main", args: []string{"--help"}},
 		{name: "help-check", args: []string{"check", "--help"}},
 		{name: "help-generate", args: []string{"generate", "--help"}},
 		{name: "help-completion", args: []string{"completion", "--help"}},
