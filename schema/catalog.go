@@ -58,31 +58,31 @@ func (s Status) Valid() bool { return s == Confirmed || s == Assumed }
 // Category is an event category (the EVENT_CATEGORY value). Categories are an
 // open set: the catalog knows the documented ones, and sources may carry others.
 type Category struct {
-	Name        string   `yaml:"name"` // e.g. QUERY_EXECUTIONS
-	Description string   `yaml:"description"`
-	Status      Status   `yaml:"status"`
-	Aliases     []string `yaml:"aliases"` // other spellings, e.g. older plural names
+	Name        string   `yaml:"name" json:"name"` // e.g. QUERY_EXECUTIONS
+	Description string   `yaml:"description" json:"description"`
+	Status      Status   `yaml:"status" json:"status"`
+	Aliases     []string `yaml:"aliases" json:"aliases,omitempty"` // other spellings, e.g. older plural names
 }
 
 // Column is one column of the audit log.
 type Column struct {
-	ID          string   `yaml:"id"`       // CDW column ID, e.g. EVENT_STATUS_REASON_CODE
-	Friendly    string   `yaml:"friendly"` // Sigma friendly name, e.g. "Event Status Reason Code"
-	Type        Type     `yaml:"type"`
-	FieldID     int32    `yaml:"field_id"`   // stable Parquet field_id, unique in the catalog, never reused
-	Categories  []string `yaml:"categories"` // categories whose events fill it; empty = base column (every event)
-	Status      Status   `yaml:"status"`
-	Description string   `yaml:"description"`
-	Aliases     []string `yaml:"aliases"` // other header spellings that resolve to it
+	ID          string   `yaml:"id" json:"id"`             // CDW column ID, e.g. EVENT_STATUS_REASON_CODE
+	Friendly    string   `yaml:"friendly" json:"friendly"` // Sigma friendly name, e.g. "Event Status Reason Code"
+	Type        Type     `yaml:"type" json:"type"`
+	FieldID     int32    `yaml:"field_id" json:"field_id"`               // stable Parquet field_id, unique in the catalog, never reused
+	Categories  []string `yaml:"categories" json:"categories,omitempty"` // categories whose events fill it; empty = base column (every event)
+	Status      Status   `yaml:"status" json:"status"`
+	Description string   `yaml:"description" json:"description"`
+	Aliases     []string `yaml:"aliases" json:"aliases,omitempty"` // other header spellings that resolve to it
 }
 
 // Catalog is a validated set of categories and columns with lookup indexes.
 // Treat a Catalog and its slices as read-only: the indexes are built once, and
 // WithMappings returns a new Catalog rather than changing this one.
 type Catalog struct {
-	Version    string
-	Categories []Category
-	Columns    []Column
+	Version    string     `json:"version"`
+	Categories []Category `json:"categories"`
+	Columns    []Column   `json:"columns"`
 
 	byID    map[string]int // column ID -> index in Columns
 	byName  map[string]int // nameKey(friendly name or alias) -> index in Columns

@@ -24,15 +24,15 @@ type ResolveOptions struct {
 
 // Resolved is the column one header resolved to.
 type Resolved struct {
-	Header string // the header as given
-	Column Column
-	By     string // ByID, ByFriendly or ByDerived
+	Header string `json:"header"` // the header as given
+	Column Column `json:"column"`
+	By     string `json:"by"` // ByID, ByFriendly or ByDerived
 }
 
 // Resolution is the result of resolving one header line.
 type Resolution struct {
-	Columns  []Resolved // one per header, in header order
-	Warnings []string   // one per derived header, in header order
+	Columns  []Resolved `json:"columns"`            // one per header, in header order
+	Warnings []string   `json:"warnings,omitempty"` // one per derived header, in header order
 }
 
 // Resolve maps a header line to columns. Per header, surrounding whitespace

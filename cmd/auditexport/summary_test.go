@@ -67,24 +67,66 @@ func TestNoOpRunOmitsZeroEventTime(t *testing.T) {
 	}
 }
 
-// generate's line is snake_case JSON like every other summary.
-func TestGenerateSummarySnakeCase(t *testing.T) {
-	code, stdout, stderr := cli(t, "generate", "--out", t.TempDir(), "--days", "1", "--rows-per-day", "20")
+// Every JSON a command prints names its fields in snake_case (generate
+// and schema used Go's field names).
+func TestJSONOutputsSnakeCase(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := cli(t, "generate", "--out", filepath.Join(dir, "land"), "--days", "1", "--rows-per-day", "20")
 	if code != exitOK {
 		t.Fatalf("generate: exit %d\n%s", code, stderr)
 	}
 	if n := strings.Count(strings.TrimSpace(stdout), "\n"); n != 0 {
 		t.Errorf("generate printed %d lines, want one", n+1)
 	}
+	if m := jsonKeys(t, stdout); string(m["rows_written"]) != "20" {
+		t.Errorf("generate: rows_written = %s, want 20", m["rows_written"])
+	}
+	outputs := map[string]string{"generate": stdout}
+	settings := []string{"--source.url", filepath.Join(dir, "land"), "--destination.url", filepath.Join(dir, "archive")}
+	for name, args := range map[string][]string{
+		"schema --header":     {"schema", "--header", "Timestamp,Event Type,Something New", "--json"},
+		"schema":              {"schema", "--json"},
+		"schema --categories": {"schema", "--categories", "--json"},
+		"plan":                append([]string{"plan", "--json"}, settings...),
+		"run":                 append([]string{"run", "--json"}, settings...),
+		"check":               append([]string{"check", "--json"}, settings...),
+		"config validate":     append([]string{"config", "validate", "--json"}, settings...),
+		"verify":              append([]string{"verify", "--json"}, settings...),
+	} {
+		_, out, errOut := cli(t, args...)
+		if strings.TrimSpace(out) == "" {
+			t.Errorf("%s printed no JSON: %s", name, errOut)
+		}
+		outputs[name] = out
+	}
+	// Fields whose keys are data (categories, dates, headers), not names.
+	dataMaps := map[string]bool{"categories": true, "unknown_categories": true, "distinct_per_day": true, "renames": true}
 	snake := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	m := jsonKeys(t, stdout)
-	for k := range m {
-		if !snake.MatchString(k) {
-			t.Errorf("key %q is not snake_case", k)
+	var walk func(name, path string, v any)
+	walk = func(name, path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if !snake.MatchString(k) {
+					t.Errorf("%s: field %s.%s is not snake_case", name, path, k)
+				}
+				if !dataMaps[k] {
+					walk(name, path+"."+k, e)
+				}
+			}
+		case []any:
+			for _, e := range v {
+				walk(name, path+"[]", e)
+			}
 		}
 	}
-	if string(m["rows_written"]) != "20" {
-		t.Errorf("rows_written = %s, want 20", m["rows_written"])
+	for name, out := range outputs {
+		var v any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Errorf("%s: not one JSON value: %v\n%s", name, err, out)
+			continue
+		}
+		walk(name, "", v)
 	}
 }
 
