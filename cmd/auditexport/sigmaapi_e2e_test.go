@@ -239,6 +239,21 @@ func TestSigmaAPIMatchesExports(t *testing.T) {
 		t.Errorf("server stats %+v (before the rerun %+v): want a 401 after the tokens expired, and a new token", after, before)
 	}
 
+	// plan names the windows it would ask for, one a day, and writes nothing.
+	code, stdout, stderr = cli(t, "plan", "--config", cfgB, "--from", start, "--to", start)
+	outputs = append(outputs, stdout, stderr)
+	var plan struct {
+		Progress struct {
+			Inputs []struct {
+				Key  string `json:"key"`
+				Rows int64  `json:"rows"`
+			} `json:"inputs"`
+		} `json:"progress"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &plan) != nil || len(plan.Progress.Inputs) != 3 ||
+		plan.Progress.Inputs[1].Key != "sigma-api/wb-audit/el-audit/"+start || plan.Progress.Inputs[1].Rows == 0 {
+		t.Fatalf("plan of %s: exit %d, want the day and one either side as windows:\n%s\n%s", start, code, stdout, stderr)
+	}
 	code, stdout, stderr = cli(t, "verify", "--config", cfgB, "--source", "--from", start, "--to", today)
 	outputs = append(outputs, stdout, stderr)
 	if code != exitOK {
