@@ -55,7 +55,7 @@ commits on its own, and the commit log keeps them exactly-once.`,
 				if err != nil {
 					return err
 				}
-				bar := progressFor(io.err)
+				bar := progressFor(io.err).dryRun(*dry)
 				defer bar.finish()
 				log := newLogger(lc.Log, bar.logWriter(io.err))
 				p := exportPlan{command: "backfill", window: w, progress: bar.callback(), phase: bar.phaseHook(),

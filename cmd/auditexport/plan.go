@@ -38,8 +38,10 @@ destination.`,
 					}
 					p = exportPlan{command: "backfill", window: w}
 				}
-				p.summary = style(io.out)
-				_, err = runExport(ctx, lc, newLogger(lc.Log, io.err), p, true, io.out)
+				bar := progressFor(io.err).dryRun(true)
+				defer bar.finish()
+				p.progress, p.phase, p.summary, p.beforeSummary = bar.callback(), bar.phaseHook(), style(io.out), bar.finish
+				_, err = runExport(ctx, lc, newLogger(lc.Log, bar.logWriter(io.err)), p, true, io.out)
 				return err
 			}
 		},

@@ -26,6 +26,7 @@ type progressBar struct {
 	bar   *progressbar.ProgressBar
 	stage string    // the exporter's stage the bar counts
 	drawn time.Time // when the write stage's bar was last drawn
+	dry   bool      // a dry run: partitions are counted, not encoded
 	done  bool
 }
 
@@ -66,7 +67,11 @@ func (p *progressBar) event(ev exporter.ProgressEvent) {
 		}
 		p.drawn = time.Now()
 		_ = p.bar.Set(ev.Partitions)
-		p.bar.Describe(fmt.Sprintf("writing: %s rows encoded, %s uploaded; partitions", groupDigits(ev.RowsWritten), humanBytes(ev.BytesStaged)))
+		if p.dry {
+			p.bar.Describe(fmt.Sprintf("planning: %s rows to write; partitions", groupDigits(ev.RowsWritten)))
+		} else {
+			p.bar.Describe(fmt.Sprintf("writing: %s rows encoded, %s uploaded; partitions", groupDigits(ev.RowsWritten), humanBytes(ev.BytesStaged)))
+		}
 		return
 	}
 	if p.bar == nil {
@@ -118,6 +123,15 @@ func (p *progressBar) phaseHook() func(string) {
 			p.bar.Describe("publishing: the commit is written")
 		}
 	}
+}
+
+// dryRun makes the bar say what a dry run does: count what it would
+// write. Nil-safe; it returns the bar.
+func (p *progressBar) dryRun(dry bool) *progressBar {
+	if p != nil {
+		p.dry = dry
+	}
+	return p
 }
 
 // finish removes the bar; log lines then go straight to the terminal.

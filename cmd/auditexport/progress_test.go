@@ -99,6 +99,15 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 
+	// A dry run's bar counts what it would write.
+	var dryTerm bytes.Buffer
+	dry := newProgressBar(&dryTerm, true).dryRun(true)
+	dry.callback()(exporter.ProgressEvent{Stage: exporter.StageWrite, Partitions: 1, PartitionsTotal: 3, RowsWritten: 1500})
+	dry.finish()
+	if got := dryTerm.String(); !strings.Contains(got, "planning: 1,500 rows to write") || strings.Contains(got, "uploaded") {
+		t.Errorf("dry-run bar: %q", got)
+	}
+
 	var pipe bytes.Buffer
 	if progressFor(&pipe) != nil {
 		t.Error("a bar on a pipe")

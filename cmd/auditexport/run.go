@@ -41,7 +41,7 @@ stderr.`,
 				if err != nil {
 					return err
 				}
-				bar := progressFor(io.err)
+				bar := progressFor(io.err).dryRun(*dry)
 				defer bar.finish()
 				log := newLogger(lc.Log, bar.logWriter(io.err))
 				p := exportPlan{command: "run", incremental: true, progress: bar.callback(), phase: bar.phaseHook(),
