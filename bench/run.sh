@@ -12,11 +12,13 @@
 #
 # What each mode measures:
 #   CSV       auditexport run (decode, map, coerce, dedup, Parquet zstd, commit to a local file:// destination)
-#             vs bench/duckdb (DuckDB COPY (SELECT *, CAST(Timestamp AS DATE) AS event_date FROM read_csv(..))
-#             TO dir (FORMAT PARQUET, PARTITION_BY (event_date), COMPRESSION ZSTD): no dedup), same input, each
-#             run into a fresh output directory, one untimed warm-up each, then --runs timed runs of each,
-#             alternating. Input: `auditexport generate --exports 1 --format csv.gz --timestamps plain`, one
-#             export holding --days days, cached in bench/.data.
+#             vs bench/duckdb, the reference doing the same work: DuckDB COPY (SELECT DISTINCT ON ("Event Id") *,
+#             CAST(Timestamp AS DATE) AS event_date FROM read_csv(..)) TO dir (FORMAT PARQUET, PARTITION_BY
+#             (event_date), COMPRESSION ZSTD); and, for continuity, the same COPY without DISTINCT ON (no dedup,
+#             "duckdb-copy"). --levels adds auditexport runs at other zstd levels. Same input, each run into a
+#             fresh output directory, one untimed warm-up each, then --runs timed runs of each, alternating.
+#             Input: `auditexport generate --exports 1 --format csv.gz --timestamps plain`, one export holding
+#             --days days, cached in bench/.data.
 #   postgres  psql -c "\copy (SELECT * FROM t) TO '/dev/null'" vs auditexport run --source.kind postgres, on
 #             a 19-column table of --pg-rows rows, alternating. The server is integration/scripts/postgres.sh's,
 #             as a cluster of the benchmark's own (127.0.0.1:54339 or $BENCH_POSTGRES_PORT, data in
@@ -65,6 +67,7 @@ do_api=0
 api_rows=50000
 ref=""
 run_timeout=1800
+levels=()
 
 usage() {
 	cat <<-'EOF'
@@ -84,6 +87,7 @@ usage() {
 		  --days N            event days in the CSV input (default 30, as one Sigma export holds)
 		  --seed N            generator seed (default 1)
 		  --threads N         DuckDB threads (default 0: DuckDB's own default, one per core)
+		  --levels L,L        CSV modes: also time auditexport with parquet.compression_level L (zstd), alternating
 		  --pg-rows N         rows of the PostgreSQL table (default 5000000)
 		  --noop-history H    bulk, daily or both (default both): how the year of partitions is built
 		  --daily-rows N      events a day in the --daily exports (default 20000)
@@ -138,6 +142,12 @@ while (($# > 0)); do
 		(($# >= 2)) || die "--noop-history needs bulk, daily or both"
 		[[ "$2" =~ ^(bulk|daily|both)$ ]] || die "--noop-history wants bulk, daily or both, got \"$2\""
 		noop_history=$2
+		shift 2
+		;;
+	--levels)
+		(($# >= 2)) || die "--levels needs zstd levels, e.g. 1,3"
+		[[ "$2" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--levels wants zstd levels separated by commas (1,3), got \"$2\""
+		IFS=, read -r -a levels <<<"$2"
 		shift 2
 		;;
 	--ref)
@@ -340,25 +350,34 @@ prepare_csv() {
 	IN_RAW="$(cat "$dir/raw_bytes")"
 }
 
-# csv_run TOOL I RECORD: one run of TOOL into a fresh directory; RECORD=1 appends its figures.
+# csv_run TOOL I RECORD: one run of TOOL into a fresh directory; RECORD=1 appends its figures. TOOL is
+# auditexport, auditexport-zN (zstd level N), duckdb (DISTINCT ON the event key) or duckdb-copy (no dedup).
 csv_run() {
 	local tool="$1" i="$2" record="$3" out="$RUNDIR/$1-$2" o="$RUNDIR/$1-$2.stdout" e="$RUNDIR/$1-$2.stderr"
 	rm -rf "$out"
-	if [[ "$tool" == auditexport ]]; then
+	case "$tool" in
+	auditexport*)
 		LAST_CMD=("$AE" run --source.url "$IN_DIR" --destination.url "$out" --log.level warn)
+		[[ "$tool" == auditexport-z* ]] && LAST_CMD+=(--parquet.compression_level "${tool#auditexport-z}")
 		measure "$o" "$e" "${LAST_CMD[@]}"
 		ae_check "$o" "$e" "$IN_ROWS" "$IN_DISTINCT"
-		CSV_OUT[auditexport]="$(json "$o" .rows_written)"
-	else
-		LAST_CMD=("$DK" --in "$IN_DIR/*.csv.gz" --out "$out" --threads "$threads")
+		CSV_OUT[$tool]="$(json "$o" .rows_written)"
+		;;
+	duckdb*)
+		local want=$IN_DISTINCT query=dedup n
+		if [[ "$tool" == duckdb-copy ]]; then
+			want=$IN_ROWS query=copy
+		fi
+		LAST_CMD=("$DK" --in "$IN_DIR/*.csv.gz" --out "$out" --threads "$threads" --query "$query")
 		measure "$o" "$e" "${LAST_CMD[@]}"
-		((M_RC == 0)) || fail_run duckdb "$o" "$e" "exit status $M_RC"
-		local n
+		((M_RC == 0)) || fail_run "$tool" "$o" "$e" "exit status $M_RC"
 		n="$(json "$o" .rows)"
-		[[ "$n" == "$IN_ROWS" ]] || fail_run duckdb "$o" "$e" "wrote $n rows, want $IN_ROWS"
-		CSV_OUT[duckdb]="$n"
-	fi
-	CSV_BYTES[$tool]="$(du -sb "$out" | cut -f1)"
+		[[ "$n" == "$want" ]] || fail_run "$tool" "$o" "$e" "wrote $n rows, want $want"
+		CSV_OUT[$tool]="$n"
+		;;
+	esac
+	# Parquet bytes alone (auditexport's commit log and key files are not data).
+	CSV_BYTES[$tool]="$(find "$out" -type f -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }')"
 	rm -rf "$out" "$o" "$e"
 	note "$tool $([[ "$record" == 1 ]] && echo "run $i" || echo "warm-up $i"): ${M_WALL}s, peak RSS $(kib_to_mib "$M_RSS") MiB, cpu ${M_CPU}s"
 	if [[ "$record" == 1 ]]; then
@@ -371,19 +390,20 @@ csv_run() {
 declare -A PEAK_BY_SIZE=()
 
 bench_csv() {
-	local rows="$1" tool i load0
+	local rows="$1" tool i load0 l
+	local tools=(auditexport)
+	for l in "${levels[@]}"; do tools+=("auditexport-z$l"); done
+	tools+=(duckdb duckdb-copy)
 	prepare_csv "$rows"
-	declare -gA WALLS=([auditexport]="" [duckdb]="") RSSES=([auditexport]="" [duckdb]="") CPUS=([auditexport]="" [duckdb]="")
-	declare -gA CSV_OUT=() CSV_BYTES=()
+	declare -gA WALLS=() RSSES=() CPUS=() CSV_OUT=() CSV_BYTES=()
+	for tool in "${tools[@]}"; do WALLS[$tool]="" RSSES[$tool]="" CPUS[$tool]=""; done
 	load0="$(loadavg)"
-	note "CSV $(fmt_int "$IN_ROWS") rows: $warmup warm-up and $runs timed runs of each tool, alternating"
+	note "CSV $(fmt_int "$IN_ROWS") rows: $warmup warm-up and $runs timed runs of each of ${tools[*]}, alternating"
 	for ((i = 1; i <= warmup; i++)); do
-		csv_run auditexport "$i" 0
-		csv_run duckdb "$i" 0
+		for tool in "${tools[@]}"; do csv_run "$tool" "$i" 0; done
 	done
 	for ((i = 1; i <= runs; i++)); do
-		csv_run auditexport "$i" 1
-		csv_run duckdb "$i" 1
+		for tool in "${tools[@]}"; do csv_run "$tool" "$i" 1; done
 	done
 
 	echo "== CSV.gz -> partitioned zstd Parquet, $(fmt_int "$IN_ROWS") rows"
@@ -391,28 +411,33 @@ bench_csv() {
 		"($(awk -v b="$IN_RAW" 'BEGIN { printf "%.1f MiB", b / 1048576 }') CSV), $IN_COLS columns," \
 		"$(fmt_int "$IN_ROWS") rows ($(fmt_int "$IN_DISTINCT") distinct events), $days event days, plain timestamps"
 	echo "runs:      $runs timed of each, alternating, after $warmup warm-up; load avg $load0 before, $(loadavg) after"
-	printf '%-12s %10s %10s %8s %8s %8s %11s %8s %9s %9s\n' \
-		tool "rows in" "rows out" "wall med" "min" "max" "rows/s" "cpu s" "RSS max" "out MiB"
+	echo "duckdb:    DISTINCT ON (\"Event Id\"), the same work as auditexport (the reference); duckdb-copy: no dedup (the first reference)"
+	printf '%-15s %10s %10s %8s %8s %8s %11s %8s %9s %10s\n' \
+		tool "rows in" "rows out" "wall med" "min" "max" "rows/s" "cpu s" "RSS max" "parquet MB"
 	local med mn mx peak c
 	local -A MED=() PEAK=() CPU=()
-	for tool in auditexport duckdb; do
+	for tool in "${tools[@]}"; do
 		# shellcheck disable=SC2086 # word splitting of the recorded lists is intended
 		read -r med mn mx <<<"$(stats ${WALLS[$tool]})"
 		# shellcheck disable=SC2086
 		peak="$(max_of ${RSSES[$tool]})"
 		# shellcheck disable=SC2086
 		read -r c _ <<<"$(stats ${CPUS[$tool]})"
-		printf '%-12s %10s %10s %7.2fs %7.2fs %7.2fs %11s %7.1fs %5s MiB %9s\n' \
+		printf '%-15s %10s %10s %7.2fs %7.2fs %7.2fs %11s %7.1fs %5s MiB %10s\n' \
 			"$tool" "$(fmt_int "$IN_ROWS")" "$(fmt_int "${CSV_OUT[$tool]}")" "$med" "$mn" "$mx" \
 			"$(fmt_int "$(awk -v n="$IN_ROWS" -v s="$med" 'BEGIN { printf "%.0f", n / s }')")" \
-			"$c" "$(kib_to_mib "$peak")" "$(awk -v b="${CSV_BYTES[$tool]}" 'BEGIN { printf "%.0f", b / 1048576 }')"
+			"$c" "$(kib_to_mib "$peak")" "$(awk -v b="${CSV_BYTES[$tool]}" 'BEGIN { printf "%.1f", b / 1e6 }')"
 		MED[$tool]=$med PEAK[$tool]=$peak CPU[$tool]=$c
 	done
 	local wr rr cr
 	wr="$(ratio "${MED[auditexport]}" "${MED[duckdb]}")"
 	rr="$(ratio "${PEAK[auditexport]}" "${PEAK[duckdb]}")"
 	cr="$(ratio "${CPU[auditexport]}" "${CPU[duckdb]}")"
-	echo "ratio auditexport/duckdb: wall $wr (target <= 0.75: $(verdict "$wr" '<=' 0.75)), peak RSS $rr, cpu time $cr"
+	echo "ratio auditexport/duckdb: wall $wr (target <= 0.75: $(verdict "$wr" '<=' 0.75)), peak RSS $rr, cpu time $cr, parquet bytes $(ratio "${CSV_BYTES[auditexport]}" "${CSV_BYTES[duckdb]}")"
+	echo "ratio auditexport/duckdb-copy (no dedup): wall $(ratio "${MED[auditexport]}" "${MED[duckdb-copy]}"), cpu time $(ratio "${CPU[auditexport]}" "${CPU[duckdb-copy]}")"
+	for l in "${levels[@]}"; do
+		echo "zstd level $l: wall $(ratio "${MED[auditexport-z$l]}" "${MED[duckdb]}")x duckdb, parquet bytes $(ratio "${CSV_BYTES[auditexport-z$l]}" "${CSV_BYTES[duckdb]}")x duckdb's"
+	done
 	echo "auditexport peak RSS: $(kib_to_mib "${PEAK[auditexport]}") MiB (target <= 256 MiB: $(verdict "${PEAK[auditexport]}" '<=' 262144))"
 	echo
 	PEAK_BY_SIZE[$IN_ROWS]="${PEAK[auditexport]}"
