@@ -30,19 +30,27 @@ const (
 // the process's CPU ns (user+sys; the server's CPU is not counted) and heap allocations.
 //
 //	eval "$(bash integration/scripts/postgres.sh env)"
-//	go test ./exporter/source/ -run '^$' -bench PostgresReader -benchtime 5x
+//	go test ./exporter/source/postgres/ -run '^$' -bench PostgresReader -benchtime 5x
 func BenchmarkPostgresReader(b *testing.B) {
 	dsn := os.Getenv(postgresDSNEnv)
 	if dsn == "" {
 		b.Skip(postgresDSNEnv + " is not set: start PostgreSQL with integration/scripts/postgres.sh start and eval \"$(integration/scripts/postgres.sh env)\"")
 	}
-	ctx := context.Background()
 	table, rows := benchTable(b, dsn)
+	b.Run("path=binary-copy", func(b *testing.B) { benchReader(b, dsn, table, rows, false) })
+	b.Run("path=cursor", func(b *testing.B) { benchReader(b, dsn, table, rows, true) })
+}
+
+func benchReader(b *testing.B, dsn, table string, rows int64, cursor bool) {
+	ctx := context.Background()
 	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Table: table}, cliNames)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer src.Close()
+	if cursor {
+		postgres.ReadThroughCursor(src)
+	}
 	inputs, err := src.List(ctx, source.Window{})
 	if err != nil {
 		b.Fatal(err)
@@ -59,6 +67,9 @@ func BenchmarkPostgresReader(b *testing.B) {
 		r, err := src.Open(ctx, in, source.Window{})
 		if err != nil {
 			b.Fatal(err)
+		}
+		if postgres.ReadsBinaryCopy(r) == cursor {
+			b.Fatalf("the scan reads a binary COPY: %v, want %v", !cursor, !cursor)
 		}
 		var n int64
 		for {
@@ -145,7 +156,7 @@ func processCPU(b *testing.B) time.Duration {
 // first day as $1 and the number of rows as $2.
 func benchTableSQL(b *testing.B, ident string) []string {
 	b.Helper()
-	text, err := os.ReadFile("../../bench/postgres-table.sql")
+	text, err := os.ReadFile("../../../bench/postgres-table.sql")
 	if err != nil {
 		b.Fatal(err)
 	}

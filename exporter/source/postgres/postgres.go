@@ -40,14 +40,15 @@ type Config struct {
 	// TimeColumn is the event time column (default "TIMESTAMP"), matched case-insensitively against the
 	// table's columns. It must be a timestamp with or without time zone, or a date.
 	TimeColumn string `yaml:"time_column" help:"the table's event time column"`
-	// FetchRows is the number of rows per FETCH from the server-side cursor (default 10000).
+	// FetchRows is the number of rows per FETCH from the server-side cursor (default 10000), for a table read
+	// through it rather than the binary COPY.
 	FetchRows int `yaml:"fetch_rows" help:"rows per fetch from the server-side cursor"`
 }
 
 // Source reads audit rows from a PostgreSQL table or view. Open checks the connection, the table
 // and the time column; each Open dials its own connection and reads in its own read-only, repeatable-read
-// transaction through a server-side cursor, so memory stays bounded whatever the table size and readers may
-// run concurrently. The table's columns are looked up again by every Open: columns added since Open
+// transaction, streaming a binary COPY (or a server-side cursor), so memory stays bounded whatever the table
+// size and readers may run concurrently. The table's columns are looked up again by every Open: columns added since Open
 // are read too.
 type Source struct {
 	conf       *pgx.ConnConfig
@@ -57,6 +58,7 @@ type Source struct {
 	table      tableRef                // resolved: exact schema and name
 	timeColumn string                  // resolved: the column's real name
 	fetchRows  int
+	cursorOnly bool // never the binary COPY (tests compare the two paths)
 
 	mu     sync.Mutex
 	closed bool

@@ -32,7 +32,8 @@ const (
 
 // Open reads the rows of the window, in the order the server finds them (no sort: the server streams its scan
 // as psql's \copy would, and nothing downstream depends on row order), in a read-only repeatable-read transaction on a
-// connection of its own, through a server-side cursor that fetches FetchRows rows at a time. Rows whose
+// connection of its own: a binary COPY when every column has a binary decoder (copy.go), otherwise a
+// server-side cursor that fetches FetchRows rows at a time. Rows whose
 // event time is NULL are returned with every window, so that the caller rejects them instead of losing them.
 func (p *Source) Open(ctx context.Context, in source.Input, w source.Window) (source.Reader, error) {
 	if err := p.checkOpen(); err != nil {
@@ -79,13 +80,27 @@ func (p *Source) startScan(ctx context.Context, conn *pgx.Conn, w source.Window)
 	if err != nil {
 		return nil, err
 	}
-	query, args := scanQuery(rel, cols, tc, w)
-	if _, err := tx.Exec(ctx, "DECLARE "+postgresCursor+" NO SCROLL CURSOR FOR "+query, args...); err != nil {
-		return nil, fail("declare a cursor for window "+w.String(), err)
-	}
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
+	}
+	if dec := binaryDecoders(cols); dec != nil && !p.cursorOnly {
+		if query, ok := copyQuery(rel, cols, tc, w); ok {
+			return &postgresReader{
+				src:    p,
+				conn:   conn,
+				tx:     tx,
+				header: &source.Header{Names: names},
+				copy:   startCopy(conn, query),
+				render: dec,
+				ends:   make([]int, len(cols)),
+				fields: make([]string, len(cols)),
+			}, nil
+		}
+	}
+	query, args := scanQuery(rel, cols, tc, w)
+	if _, err := tx.Exec(ctx, "DECLARE "+postgresCursor+" NO SCROLL CURSOR FOR "+query, args...); err != nil {
+		return nil, fail("declare a cursor for window "+w.String(), err)
 	}
 	return &postgresReader{
 		src:       p,
@@ -98,8 +113,18 @@ func (p *Source) startScan(ctx context.Context, conn *pgx.Conn, w source.Window)
 }
 
 // scanQuery builds the SELECT of a window: every column (arrays as JSON, domains as their base type), the
-// bounds pushed down on the time column.
+// bounds pushed down on the time column as parameters.
 func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w source.Window) (string, []any) {
+	var args []any
+	q := selectQuery(rel, cols, tc, w, func(t time.Time, cast string) string {
+		args = append(args, t)
+		return fmt.Sprintf("$%d::%s", len(args), cast)
+	})
+	return q, args
+}
+
+// selectQuery builds the SELECT of a window, each bound written by bound (cast is timestamptz or timestamp).
+func selectQuery(rel relation, cols []pgColumn, tc pgColumn, w source.Window, bound func(t time.Time, cast string) string) string {
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		expr := pgx.Identifier{c.name}.Sanitize()
@@ -123,29 +148,27 @@ func scanQuery(rel relation, cols []pgColumn, tc pgColumn, w source.Window) (str
 		}
 	}
 	var conds []string
-	var args []any
 	if !from.IsZero() {
-		args = append(args, from)
-		conds = append(conds, fmt.Sprintf("%s >= $%d::%s", t, len(args), cast))
+		conds = append(conds, t+" >= "+bound(from, cast))
 	}
 	if !to.IsZero() {
-		args = append(args, to)
-		conds = append(conds, fmt.Sprintf("%s < $%d::%s", t, len(args), cast))
+		conds = append(conds, t+" < "+bound(to, cast))
 	}
 	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + rel.ref.ident().Sanitize()
 	if len(conds) > 0 {
 		q += " WHERE (" + strings.Join(conds, " AND ") + ") OR " + t + " IS NULL"
 	}
-	return q, args
+	return q
 }
 
-// postgresReader streams the cursor of one scan: one FETCH at a time, each row rendered as it is read, so at
-// most one row is held beyond pgx's read buffer.
+// postgresReader streams one scan, either a binary COPY (copy is set) or a cursor: one FETCH at a time. Each
+// row is rendered as it is read, so at most one row is held beyond the read buffers.
 type postgresReader struct {
 	src       *Source
 	conn      *pgx.Conn
 	tx        pgx.Tx
 	header    *source.Header
+	copy      *copyStream // the binary COPY; nil for a cursor
 	fetchSQL  string
 	fetchRows int
 
@@ -173,6 +196,9 @@ func (r *postgresReader) Next(ctx context.Context) (source.Record, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return source.Record{}, err
+	}
+	if r.copy != nil {
+		return r.nextCopy(ctx)
 	}
 	for {
 		if r.rows == nil {
@@ -230,7 +256,13 @@ func (r *postgresReader) decode() (source.Record, error) {
 		r.ends[i] = len(buf)
 	}
 	r.buf = buf
-	row := string(buf)
+	return r.record(bad)
+}
+
+// record makes the record of the row rendered in r.buf (column i ends at r.ends[i]), or a RowError naming the
+// columns in bad that could not be rendered.
+func (r *postgresReader) record(bad []string) (source.Record, error) {
+	row := string(r.buf)
 	fields := r.fields
 	if bad != nil {
 		fields = make([]string, len(r.ends))
@@ -260,6 +292,9 @@ func (r *postgresReader) release() {
 	if r.rows != nil {
 		r.rows.Close()
 		r.rows = nil
+	}
+	if r.copy != nil {
+		r.copy.close()
 	}
 	closeConn(context.Background(), r.conn) // ends the read-only transaction and its cursor
 	r.conn, r.tx = nil, nil
