@@ -20,7 +20,10 @@
 #             Input: `auditexport generate --exports 1 --format csv.gz --timestamps plain`, one export holding
 #             --days days, cached in bench/.data.
 #   postgres  psql -c "\copy (SELECT * FROM t) TO '/dev/null'" vs auditexport run --source.kind postgres, on
-#             a 19-column table of --pg-rows rows, alternating. The server is integration/scripts/postgres.sh's,
+#             a 19-column table of --pg-rows rows, alternating. On 2 or more cores the server is pinned to CPU 0
+#             (taskset on the postmaster, whose new backends inherit it: checked from a backend's
+#             /proc/self/status) and each client to CPU 1, as if the database had a machine of its own
+#             (--no-pin: no pinning). The server is integration/scripts/postgres.sh's,
 #             as a cluster of the benchmark's own (127.0.0.1:54339 or $BENCH_POSTGRES_PORT, data in
 #             bench/.data/postgres), left running so the table is loaded once.
 #   noop      a destination holding a year of daily partitions, built (a) by one run over 365 daily exports
@@ -68,6 +71,7 @@ api_rows=50000
 ref=""
 run_timeout=1800
 levels=()
+pin=1
 
 usage() {
 	cat <<-'EOF'
@@ -89,6 +93,7 @@ usage() {
 		  --threads N         DuckDB threads (default 0: DuckDB's own default, one per core)
 		  --levels L,L        CSV modes: also time auditexport with parquet.compression_level L (zstd), alternating
 		  --pg-rows N         rows of the PostgreSQL table (default 5000000)
+		  --no-pin            --postgres: do not pin the server to CPU 0 and the clients to CPU 1
 		  --noop-history H    bulk, daily or both (default both): how the year of partitions is built
 		  --daily-rows N      events a day in the --daily exports (default 20000)
 		  --api-rows N        events a day served to --sigma-api (default 50000)
@@ -119,6 +124,7 @@ while (($# > 0)); do
 		;;
 	--large) sizes+=(10000000) && shift ;;
 	--postgres) do_pg=1 && shift ;;
+	--no-pin) pin=0 && shift ;;
 	--noop) do_noop=1 && shift ;;
 	--daily) do_daily=1 && shift ;;
 	--sigma-api) do_api=1 && shift ;;
@@ -487,6 +493,26 @@ bench_postgres() {
 		pg_load_sql "$table" "$pg_rows" | "$psql" -X -q -v ON_ERROR_STOP=1 -d "$dsn" >&2
 	fi
 	size="$("$psql" -X -q -t -A -d "$dsn" -c "SELECT pg_size_pretty(pg_total_relation_size('$table'))")"
+	# Pinning: the postmaster and its processes to CPU 0 (new backends inherit the postmaster's affinity), the
+	# clients to CPU 1; without it, every CPU for everyone (a cluster pinned by an earlier run is unpinned).
+	local pm cpus client=() pinning backend_cpus
+	pm="$(head -n1 "$AUDITEXPORT_POSTGRES_DIR/data/postmaster.pid")"
+	cpus="0-$(($(nproc) - 1))"
+	if ((pin == 1 && $(nproc) >= 2)); then
+		cpus=0 client=(taskset -c 1)
+	fi
+	taskset -apc "$cpus" "$pm" >/dev/null || die "taskset -apc $cpus $pm (the postmaster) failed"
+	for p in $(pgrep -P "$pm"); do
+		taskset -apc "$cpus" "$p" >/dev/null || true # a process that ended meanwhile
+	done
+	backend_cpus="$("$psql" -X -q -t -A -d "$dsn" -c "SELECT substring(pg_read_file('/proc/self/status') FROM 'Cpus_allowed_list:\s*(\S+)')")"
+	[[ "$backend_cpus" == "$cpus" ]] || die "a new PostgreSQL backend runs on CPUs $backend_cpus, want $cpus (pinning did not take)"
+	if ((${#client[@]} > 0)); then
+		pinning="server on CPU 0 (a new backend's Cpus_allowed_list: $backend_cpus), psql and auditexport on CPU 1"
+	else
+		pinning="none (server and clients on CPUs $cpus)"
+	fi
+	note "pinning: $pinning"
 	local cols
 	cols="$("$psql" -X -q -t -A -d "$dsn" -c "SELECT count(*) FROM information_schema.columns WHERE table_name = '$table'")"
 
@@ -499,11 +525,11 @@ bench_postgres() {
 			o="$RUNDIR/pg-$tool.stdout" e="$RUNDIR/pg-$tool.stderr" out="$RUNDIR/pg-out"
 			rm -rf "$out"
 			if [[ "$tool" == psql ]]; then
-				LAST_CMD=("$psql" -X -q -d "$dsn" -c "\\copy (SELECT * FROM $table) TO '/dev/null'")
+				LAST_CMD=("${client[@]}" "$psql" -X -q -d "$dsn" -c "\\copy (SELECT * FROM $table) TO '/dev/null'")
 				measure "$o" "$e" "${LAST_CMD[@]}"
 				((M_RC == 0)) || fail_run psql "$o" "$e" "exit status $M_RC"
 			else
-				LAST_CMD=(env "AUDITEXPORT_SOURCE_POSTGRES_DSN=$dsn" "$AE" run --source.kind postgres
+				LAST_CMD=("${client[@]}" env "AUDITEXPORT_SOURCE_POSTGRES_DSN=$dsn" "$AE" run --source.kind postgres
 					--source.postgres.table "$table" --destination.url "$out" --log.level warn)
 				measure "$o" "$e" "${LAST_CMD[@]}"
 				ae_check "$o" "$e" "$pg_rows" "$pg_rows"
@@ -522,6 +548,7 @@ bench_postgres() {
 	echo "input:     table $table: $cols columns, $size on disk, PostgreSQL $("$psql" -X -q -t -A -d "$dsn" -c 'SHOW server_version'), on this machine (127.0.0.1)"
 	echo "runs:      $runs timed of each, alternating, after $warmup warm-up; load avg $load0 before, $(loadavg) after"
 	echo "psql:      \\copy (SELECT * FROM $table) TO '/dev/null' (its RSS is the client's alone)"
+	echo "pinning:   $pinning"
 	printf '%-12s %10s %8s %8s %8s %11s %8s %9s\n' tool rows "wall med" "min" "max" "rows/s" "cpu s" "RSS max"
 	local med mn mx peak c
 	local -A MED=() PEAK=()
