@@ -120,10 +120,11 @@ func joinBoolValues(fs *flag.FlagSet, args []string) []string {
 }
 
 func printMainHelp(w io.Writer) {
-	fmt.Fprint(w, `auditexport keeps Sigma audit logs beyond Sigma's 30 days: it reads Sigma's
-CSV/CSV.gz/JSON Lines exports from a landing prefix (or a PostgreSQL table),
-maps friendly column names to CDW column IDs, and writes typed, deduplicated
-Parquet partitions by event date to S3, GCS, Azure Blob or a local directory.
+	fmt.Fprint(w, `auditexport keeps Sigma audit logs beyond Sigma's 30 days: it pulls them from
+Sigma's REST API, or reads Sigma's CSV/CSV.gz/JSON Lines exports from a landing
+prefix (or a PostgreSQL table), maps friendly column names to CDW column IDs,
+and writes typed, deduplicated Parquet partitions by event date to S3, GCS,
+Azure Blob or a local directory.
 
 Usage:
   auditexport <command> [flags]

@@ -1,5 +1,6 @@
 // Command auditexport keeps Sigma audit logs beyond Sigma's 30 days: it
-// reads Sigma's exports (or a database copy of the audit log), maps
+// pulls them from Sigma's REST API or reads Sigma's exports (or a database
+// copy of the audit log), maps
 // friendly column names to CDW column IDs, and writes typed, deduplicated
 // Parquet partitions by event date to S3, GCS, Azure Blob or a directory.
 package main
