@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
@@ -167,7 +168,7 @@ func newParamError(scheme, param string) *ParamError {
 	e := &ParamError{Scheme: scheme, Param: param}
 	best := len(param)/3 + 1 // at most one edit per three letters
 	for _, p := range URLParams(scheme) {
-		if d := editDistance(strings.ToLower(param), strings.ToLower(p)); d <= best {
+		if d := levenshtein.ComputeDistance(strings.ToLower(param), strings.ToLower(p)); d <= best {
 			e.Closest, best = p, d-1
 		}
 	}
@@ -179,27 +180,6 @@ func (e *ParamError) Error() string {
 		return fmt.Sprintf("%s:// URLs take no %s= parameter; did you mean %s=?", e.Scheme, e.Param, e.Closest)
 	}
 	return fmt.Sprintf("%s:// URLs take no %s= parameter (they take %s=)", e.Scheme, e.Param, strings.Join(URLParams(e.Scheme), "=, "))
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func (e *ParamError) Is(target error) bool { return target == ErrInvalid }

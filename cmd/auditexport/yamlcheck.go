@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -290,7 +291,7 @@ func (ck *yamlChecker) err() error {
 func closest(s string, names []string) string {
 	best, bestD := "", len(s)/3+1
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD || d == bestD && best == "" {
+		if d := levenshtein.ComputeDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD || d == bestD && best == "" {
 			best, bestD = n, d
 		}
 	}
@@ -298,27 +299,6 @@ func closest(s string, names []string) string {
 		return ""
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // flatJoin joins errors, flattening nested joins, so each problem is one
