@@ -52,6 +52,7 @@ func TestPostgresBinaryCopyMatchesCursor(t *testing.T) {
 				"NaN", "Infinity", "-Infinity", ""}},
 		{"numeric(10,3)", []string{"1.5", "-9999999.999"}, []string{"1.500", "-9999999.999"}},
 		{"text", []string{"'multi\nline, \"quoted\"'", "''", "'ünï ✓'", "NULL"}, []string{"multi\nline, \"quoted\"", "", "ünï ✓", ""}},
+		{"text", []string{"repeat('ab', 200000)"}, []string{strings.Repeat("ab", 200000)}}, // larger than the read buffer
 		{"varchar(20)", []string{"'Ana'", "NULL"}, []string{"Ana", ""}},
 		{"char(5)", []string{"'ab'", "NULL"}, []string{"ab   ", ""}},
 		{"name", []string{"'pg_class'"}, []string{"pg_class"}},
@@ -196,5 +197,28 @@ func TestPostgresBinaryCopyCloseMidStream(t *testing.T) {
 	}
 	if n := len(readRecords(t, src, source.Window{})); n != 20000 {
 		t.Errorf("a new scan read %d rows, want 20000", n)
+	}
+}
+
+// An error the server meets in the middle of the COPY ends the read with that error, not with a short table.
+func TestPostgresBinaryCopyServerError(t *testing.T) {
+	db := newPGTest(t)
+	db.exec(`CREATE VIEW ` + db.ident("fails") + ` AS SELECT '2026-11-25 00:00:00+00'::timestamptz AS "TIMESTAMP",
+		(100 / (3 - i))::text AS "EVENT_ID" FROM generate_series(1, 5) AS i`)
+	table := db.schema + ".fails"
+	src := db.open(postgres.Config{Table: table})
+	r, ok := openReader(t, src, table, source.Window{})
+	if !ok {
+		t.Fatal("the scan of the view does not read a binary COPY")
+	}
+	var n int
+	var err error
+	for ; n < 10; n++ {
+		if _, err = r.Next(context.Background()); err != nil {
+			break
+		}
+	}
+	if err == nil || errors.Is(err, io.EOF) || !strings.Contains(err.Error(), "division by zero") {
+		t.Errorf("after %d rows: err = %v, want the server's division by zero", n, err)
 	}
 }
