@@ -584,8 +584,8 @@ bench_noop() {
 		touch "$land/.complete"
 	fi
 	local distinct nexports
-	distinct="$(json "$land/generate.json" .Distinct)"
-	nexports="$(json "$land/generate.json" '.Files | length')"
+	distinct="$(json "$land/generate.json" '.distinct // .Distinct')"
+	nexports="$(json "$land/generate.json" '(.files // .Files) | length')"
 	case "$noop_history" in
 	both) histories=(bulk daily) ;;
 	*) histories=("$noop_history") ;;
