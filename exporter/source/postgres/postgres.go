@@ -42,7 +42,7 @@ type Config struct {
 	TimeColumn string `yaml:"time_column" help:"the table's event time column"`
 	// FetchRows is the number of rows per FETCH from the server-side cursor (default 10000), for a table read
 	// through it rather than the binary COPY.
-	FetchRows int `yaml:"fetch_rows" help:"rows per fetch from the server-side cursor"`
+	FetchRows int `yaml:"fetch_rows" help:"rows per fetch from the server-side cursor, for a table with a column type the binary COPY does not read"`
 }
 
 // Source reads audit rows from a PostgreSQL table or view. Open checks the connection, the table
