@@ -13,15 +13,9 @@ import (
 // never read; MSCK REPAIR TABLE registers the event_date=... directories.
 func databricks(b *strings.Builder, t *Table) {
 	name := quoteName(Databricks, t.Name)
-	fmt.Fprintf(b, "CREATE TABLE IF NOT EXISTS %s (\n", name)
-	for _, c := range t.Columns {
-		fmt.Fprintf(b, "  %s %s COMMENT %s,\n", quoteColumn(Databricks, c.Name), typeName(Databricks, c.Type),
-			literal(Databricks, describe(c, jsonHints[Databricks])))
-	}
-	fmt.Fprintf(b, "  %s DATE", quoteColumn(Databricks, archive.DateKey))
+	hiveColumns(b, Databricks, t, "DATE", "STRING")
 	partitions := quoteColumn(Databricks, archive.DateKey)
 	if t.ByCategory {
-		fmt.Fprintf(b, ",\n  %s STRING", quoteColumn(Databricks, archive.CategoryKey))
 		partitions += ", " + quoteColumn(Databricks, archive.CategoryKey)
 	}
 	b.WriteString("\n)\nUSING PARQUET\n")
@@ -33,4 +27,19 @@ func databricks(b *strings.Builder, t *Table) {
 	b.WriteString("\n-- Unity Catalog needs an external location (with its storage credential) that covers this path.\n")
 	b.WriteString("-- Example: SELECT event_date, count(*) FROM " + name + "\n")
 	b.WriteString("--   WHERE event_date >= date_sub(current_date(), 7) GROUP BY 1 ORDER BY 1;\n")
+}
+
+// hiveColumns opens the CREATE TABLE of a Hive-style engine (Databricks,
+// Trino): the data columns with their comments, then the partition
+// columns, typed dateType and categoryType, left open for the engine's
+// closing clauses.
+func hiveColumns(b *strings.Builder, e Engine, t *Table, dateType, categoryType string) {
+	fmt.Fprintf(b, "CREATE TABLE IF NOT EXISTS %s (\n", quoteName(e, t.Name))
+	for _, c := range t.Columns {
+		fmt.Fprintf(b, "  %s %s COMMENT %s,\n", quoteColumn(e, c.Name), typeName(e, c.Type), literal(e, describe(c, jsonHints[e])))
+	}
+	fmt.Fprintf(b, "  %s %s", quoteColumn(e, archive.DateKey), dateType)
+	if t.ByCategory {
+		fmt.Fprintf(b, ",\n  %s %s", quoteColumn(e, archive.CategoryKey), categoryType)
+	}
 }

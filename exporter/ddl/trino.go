@@ -14,15 +14,9 @@ import (
 // inside a partition (_manifest.json, _SUCCESS).
 func trino(b *strings.Builder, t *Table) {
 	name := quoteName(Trino, t.Name)
-	fmt.Fprintf(b, "CREATE TABLE IF NOT EXISTS %s (\n", name)
-	for _, c := range t.Columns {
-		fmt.Fprintf(b, "  %s %s COMMENT %s,\n", quoteColumn(Trino, c.Name), typeName(Trino, c.Type),
-			literal(Trino, describe(c, jsonHints[Trino])))
-	}
-	fmt.Fprintf(b, "  %s date", quoteColumn(Trino, archive.DateKey))
+	hiveColumns(b, Trino, t, "date", "varchar")
 	partitions := literal(Trino, archive.DateKey)
 	if t.ByCategory {
-		fmt.Fprintf(b, ",\n  %s varchar", quoteColumn(Trino, archive.CategoryKey))
 		partitions += ", " + literal(Trino, archive.CategoryKey)
 	}
 	b.WriteString("\n)\nCOMMENT 'Sigma audit log events archived by auditexport'\nWITH (\n")
