@@ -32,13 +32,14 @@ type commitMeta struct {
 }
 
 // build returns the commit that follows state's head with what st staged
-// and the source progress next, or nil when it would add no file and move
-// no progress.
-func (c *committer) build(state *archive.State, st *staged, next archive.Progress) *archive.Commit {
+// and the source progress after what rp read, or nil when it would add no
+// file and move no progress.
+func (c *committer) build(state *archive.State, st *staged, rp readProgress) *archive.Commit {
 	var prev archive.Progress
 	if h := state.Head; h != nil {
 		prev = h.Source
 	}
+	next := rp.next(prev, c.now())
 	if len(st.files) == 0 && progressEqual(prev, next) {
 		return nil
 	}

@@ -65,12 +65,12 @@ func TestCommitterCommitsAndPublishes(t *testing.T) {
 	dest := memDest(t)
 	c := testCommitter(t, dest, "run-a")
 	state := loadState(t, dest)
-	if cm := c.build(state, &staged{}, archive.Progress{}); cm != nil {
+	if cm := c.build(state, &staged{}, readProgress{}); cm != nil {
 		t.Fatalf("build with nothing staged and no progress = commit %d, want none", cm.Number)
 	}
 	st := stageFile(t, dest, "run-a", "event_date=2026-11-25", "parquet bytes")
 	wm := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	cm := c.build(state, st, archive.Progress{Source: "test", Watermark: wm})
+	cm := c.build(state, st, readProgress{source: "test", maxEventTime: wm})
 	if cm == nil || cm.Number != 1 || cm.Previous != "" || cm.RunID != "run-a" || len(cm.Files) != 1 {
 		t.Fatalf("build = %+v, want commit 1 of run-a with one file", cm)
 	}
@@ -86,7 +86,7 @@ func TestCommitterCommitsAndPublishes(t *testing.T) {
 		t.Fatalf("published file = %q, %v", got, err)
 	}
 	// The next commit chains to it.
-	next := c.build(after, &staged{}, archive.Progress{Source: "test", Watermark: wm.Add(time.Hour)})
+	next := c.build(after, &staged{}, readProgress{source: "test", maxEventTime: wm.Add(time.Hour)})
 	if next == nil || next.Number != 2 || next.Previous != head {
 		t.Fatalf("next build = %+v, want commit 2 after %s", next, head)
 	}
@@ -102,10 +102,10 @@ func TestCommitterConflictAndMissingFile(t *testing.T) {
 	a, b := testCommitter(t, dest, "run-a"), testCommitter(t, dest, "run-b")
 	stA := stageFile(t, dest, "run-a", "event_date=2026-11-25", "a")
 	stB := stageFile(t, dest, "run-b", "event_date=2026-11-25", "b")
-	if _, err := a.commit(ctx, a.build(state, stA, archive.Progress{}), stA); err != nil {
+	if _, err := a.commit(ctx, a.build(state, stA, readProgress{}), stA); err != nil {
 		t.Fatal(err)
 	}
-	_, err := b.commit(ctx, b.build(state, stB, archive.Progress{}), stB)
+	_, err := b.commit(ctx, b.build(state, stB, readProgress{}), stB)
 	if !errors.Is(err, archive.ErrConflict) {
 		t.Fatalf("second commit 1: err %v, want ErrConflict", err)
 	}
@@ -119,7 +119,7 @@ func TestCommitterConflictAndMissingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := testCommitter(t, dest, "run-c")
-	if _, err := c.commit(ctx, c.build(state, stC, archive.Progress{}), stC); err == nil {
+	if _, err := c.commit(ctx, c.build(state, stC, readProgress{}), stC); err == nil {
 		t.Fatal("a commit naming a missing staged file was appended")
 	}
 	if after := loadState(t, dest); after.Head.Number != 1 {

@@ -298,11 +298,7 @@ func (r *run) commitLoop(ctx context.Context) error {
 			return nil
 		}
 		r.phase(PhaseStaged)
-		var prev archive.Progress
-		if h := r.state.Head; h != nil {
-			prev = h.Source
-		}
-		cm := c.build(r.state, st, read.next(prev, r.o.Now()))
+		cm := c.build(r.state, st, read)
 		if cm == nil {
 			r.log.Info("nothing new to commit")
 			if r.state.Head != nil {
