@@ -95,6 +95,20 @@ type Reader interface {
 	Close() error
 }
 
+// HeaderNames returns the column names of what rd reads: a CSV reader
+// knows them before its first row (an empty export still has a header);
+// any other reader gives them with its first record, which is consumed.
+func HeaderNames(ctx context.Context, rd Reader) ([]string, error) {
+	if h, ok := rd.(interface{ Header() *Header }); ok {
+		return h.Header().Names, nil
+	}
+	rec, err := rd.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rec.Header.Names, nil
+}
+
 // RowError is a row that could not be decoded; reading can go on after it.
 type RowError struct {
 	Line int64

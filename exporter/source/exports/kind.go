@@ -138,14 +138,9 @@ func header(ctx context.Context, ex *Source, in source.Input) ([]string, error) 
 		return nil, err
 	}
 	defer rd.Close()
-	// A CSV reader knows its header before the first row; an empty export
-	// still has one.
-	if h, ok := rd.(interface{ Header() *source.Header }); ok {
-		return h.Header().Names, nil
-	}
-	rec, err := rd.Next(ctx)
+	names, err := source.HeaderNames(ctx, rd)
 	if err != nil {
 		return nil, fmt.Errorf("read the first record of %s: %w", in.Key, err)
 	}
-	return rec.Header.Names, nil
+	return names, nil
 }

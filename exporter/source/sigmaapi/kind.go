@@ -112,6 +112,15 @@ func (kind) Validate(cfg any, d source.Deps) []error {
 	return errs
 }
 
+// streamName names a download of this format for the decoder, which
+// picks CSV or JSON Lines by its suffix.
+func (c Config) streamName(name string) string {
+	if c.Format == "jsonl" {
+		return name + ".jsonl"
+	}
+	return name + ".csv"
+}
+
 // credentials reads the API client's ID and secret from the environment.
 func credentials() (id, secret string, err error) {
 	id, secret = os.Getenv(EnvClientID), os.Getenv(EnvClientSecret)
@@ -227,11 +236,7 @@ func (kind) Probe(ctx context.Context, cfg any, d source.Deps) source.ProbeRepor
 		r.Skip("nothing downloaded", stepHeader)
 		return r
 	}
-	ext := ".csv"
-	if c.Format == "jsonl" {
-		ext = ".jsonl"
-	}
-	rd, _, err := source.OpenStream(body, "probe"+ext)
+	rd, _, err := source.OpenStream(body, c.streamName("probe"))
 	if err != nil {
 		body.Close()
 		r.Fail(stepDownload, err, "")
@@ -239,12 +244,8 @@ func (kind) Probe(ctx context.Context, cfg any, d source.Deps) source.ProbeRepor
 		return r
 	}
 	defer rd.Close()
-	var names []string
-	if h, ok := rd.(interface{ Header() *source.Header }); ok {
-		names = h.Header().Names
-	} else if rec, err := rd.Next(ctx); err == nil {
-		names = rec.Header.Names
-	} else {
+	names, err := source.HeaderNames(ctx, rd)
+	if err != nil {
 		r.Fail(stepDownload, fmt.Errorf("no row today to read the columns from: %w", err), "an event today in the element, or format csv, whose header comes without rows")
 		r.Skip("no header", stepHeader)
 		return r

@@ -321,11 +321,7 @@ func (r *chunkReader) openChunk(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ext := ".csv"
-	if r.s.cfg.Format == "jsonl" {
-		ext = ".jsonl"
-	}
-	rd, _, err := source.OpenStream(body, r.name+ext)
+	rd, _, err := source.OpenStream(body, r.s.cfg.streamName(r.name))
 	if err != nil {
 		body.Close()
 		return fmt.Errorf("export of %s: %w", r.win.param(), err)
