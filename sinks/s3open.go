@@ -52,6 +52,18 @@ type s3Options struct {
 	rateLimit int64
 }
 
+// whenSupported reads a checksum parameter: when_supported (true) or
+// when_required (false), in any case.
+func whenSupported(name, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "when_supported":
+		return true, nil
+	case "when_required":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s=%s: use when_supported or when_required", name, v)
+}
+
 // s3Params reads the parameters gocloud's s3blob accepts (see doc.go),
 // refusing any other: the same names and values, read without opening
 // anything, so that a configuration is checked before a run.
@@ -117,22 +129,20 @@ func s3Params(q url.Values) (*s3Options, error) {
 			}
 			o.roleARN = v
 		case "request_checksum_calculation":
-			switch strings.ToLower(v) {
-			case "when_supported":
-				o.load = append(o.load, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenSupported))
-			case "when_required":
-				o.load = append(o.load, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired))
-			default:
-				err = fmt.Errorf("%s=%s: use when_supported or when_required", name, v)
+			if b, err = whenSupported(name, v); err == nil {
+				c := aws.RequestChecksumCalculationWhenRequired
+				if b {
+					c = aws.RequestChecksumCalculationWhenSupported
+				}
+				o.load = append(o.load, config.WithRequestChecksumCalculation(c))
 			}
 		case "response_checksum_validation":
-			switch strings.ToLower(v) {
-			case "when_supported":
-				o.load = append(o.load, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenSupported))
-			case "when_required":
-				o.load = append(o.load, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
-			default:
-				err = fmt.Errorf("%s=%s: use when_supported or when_required", name, v)
+			if b, err = whenSupported(name, v); err == nil {
+				c := aws.ResponseChecksumValidationWhenRequired
+				if b {
+					c = aws.ResponseChecksumValidationWhenSupported
+				}
+				o.load = append(o.load, config.WithResponseChecksumValidation(c))
 			}
 		case "awssdk": // gocloud's SDK version switch; v2 is the only one
 		default:
