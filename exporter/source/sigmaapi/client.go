@@ -357,7 +357,9 @@ func (c *client) download(ctx context.Context, queryID string, pollEvery, timeou
 		var body io.ReadCloser = newIdleBody(resp.Body, bodyIdleTimeout, cancel)
 		if ready && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			// A JSON status body that says 204 is "not yet" too.
-			ready, body = jsonStatusReady(body)
+			if ready, body, err = jsonStatusReady(body); err != nil {
+				return nil, err
+			}
 		}
 		if ready {
 			return body, nil
@@ -414,27 +416,33 @@ func (b *idleBody) Close() error {
 	return err
 }
 
-// jsonStatusReady peeks at a small JSON download answer: {"status": 204}
-// means not ready. Anything else is the file, returned whole.
-func jsonStatusReady(body io.ReadCloser) (bool, io.ReadCloser) {
+// jsonStatusReady peeks at a small JSON download answer. A status answer
+// is a JSON object with a numeric "status" (the rows of an export have
+// text values): {"status": 204} means not ready, and any other status is
+// an error, never a file of no rows. Anything else is the file, returned
+// whole.
+func jsonStatusReady(body io.ReadCloser) (bool, io.ReadCloser, error) {
 	head := make([]byte, 512)
 	n, err := io.ReadFull(body, head)
 	head = head[:n]
-	rest := io.MultiReader(bytes.NewReader(head), body)
-	if err == nil { // longer than a status answer
-		return true, struct {
-			io.Reader
-			io.Closer
-		}{rest, body}
-	}
-	var st struct {
-		Status int `json:"status"`
-	}
-	if json.Unmarshal(head, &st) == nil && st.Status == http.StatusNoContent {
-		return false, body
-	}
-	return true, struct {
+	file := struct {
 		io.Reader
 		io.Closer
-	}{rest, body}
+	}{io.MultiReader(bytes.NewReader(head), body), body}
+	if err == nil { // longer than a status answer
+		return true, file, nil
+	}
+	var st struct {
+		Status    *float64 `json:"status"`
+		Message   string   `json:"message"`
+		RequestID string   `json:"requestId"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(head), &st) != nil || st.Status == nil {
+		return true, file, nil
+	}
+	if *st.Status == http.StatusNoContent {
+		return false, body, nil
+	}
+	body.Close()
+	return false, nil, &APIError{Op: "download", Status: int(*st.Status), Message: "a status answer instead of the file: " + st.Message, RequestID: st.RequestID}
 }

@@ -514,3 +514,32 @@ func TestControlZoneMismatch(t *testing.T) {
 		t.Fatalf("events read %v, want both events of 11-24 UTC", all)
 	}
 }
+
+// A small JSON download answer with a numeric status is a status, never a
+// file: 204 is "not ready", another status an error (a status body read
+// as a CSV file would be an export of no rows). A JSON Lines row is a file.
+func TestJSONStatusAnswers(t *testing.T) {
+	tests := []struct {
+		body  string
+		ready bool
+		err   bool
+	}{
+		{`{"status": 204, "message": "queued"}`, false, false},
+		{`{"status": 200, "message": "done", "requestId": "r1"}`, false, true},
+		{`{"status": 410, "message": "expired"}`, false, true},
+		{`{"Timestamp": "2026-11-24 00:00:00", "Event Id": "e1", "status": "ok"}` + "\n", true, false},
+		{`{"Timestamp": "2026-11-24 00:00:00", "Event Id": "e1"}` + "\n", true, false},
+	}
+	for _, tt := range tests {
+		ready, body, err := jsonStatusReady(io.NopCloser(strings.NewReader(tt.body)))
+		if ready != tt.ready || (err != nil) != tt.err {
+			t.Errorf("%s: ready %v, err %v; want ready %v, error %v", tt.body, ready, err, tt.ready, tt.err)
+			continue
+		}
+		if ready {
+			if got, _ := io.ReadAll(body); string(got) != tt.body {
+				t.Errorf("%s: the file read back as %q", tt.body, got)
+			}
+		}
+	}
+}
