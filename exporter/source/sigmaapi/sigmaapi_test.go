@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -541,5 +543,34 @@ func TestJSONStatusAnswers(t *testing.T) {
 				t.Errorf("%s: the file read back as %q", tt.body, got)
 			}
 		}
+	}
+}
+
+// A CSV download with no header at all (an empty 200) fails the window: it
+// is not an export of no rows.
+func TestEmptyCSVDownloadFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/auth/token":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"access_token": "tok", "token_type": "bearer", "expires_in": 3600}`)
+		case strings.HasSuffix(r.URL.Path, "/export"):
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"queryId": "q1"}`)
+		default:
+			w.Header().Set("Content-Type", "text/csv")
+		}
+	}))
+	defer srv.Close()
+	cfg := *Kind.NewConfig().(*Config)
+	cfg.BaseURL, cfg.WorkbookID, cfg.ElementID = srv.URL, "wb1", "el1"
+	src, err := New(cfg, testID, testSecret, source.Deps{Now: now}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := source.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+	ins, _ := src.List(context.Background(), w)
+	if _, err := src.Open(context.Background(), ins[0], w); err == nil || !strings.Contains(err.Error(), "no CSV header") {
+		t.Fatalf("open of an empty download: %v, want an error saying it holds no CSV header", err)
 	}
 }

@@ -326,6 +326,14 @@ func (r *chunkReader) openChunk(ctx context.Context) error {
 		body.Close()
 		return fmt.Errorf("export of %s: %w", r.win.param(), err)
 	}
+	// A CSV export always has its header, rows or not: a download without
+	// one is not an export of no rows.
+	if r.s.cfg.Format == "csv" {
+		if names, err := source.HeaderNames(ctx, rd); err != nil || len(names) == 0 {
+			rd.Close()
+			return fmt.Errorf("export of %s: the download holds no CSV header (%v): not an export, so nothing of the window is taken", r.win.param(), err)
+		}
+	}
 	r.cur, r.rows, r.tailPos = rd, 0, 0
 	return nil
 }
