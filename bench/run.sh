@@ -3,7 +3,8 @@
 #
 #   bash bench/run.sh                       # 1M rows of gzipped CSV: auditexport vs DuckDB, 5 runs each, alternating
 #   bash bench/run.sh --large               # the same at 10M rows
-#   bash bench/run.sh --rows 1000000 --large   # both sizes, plus the memory-flatness ratio 10M/1M
+#   bash bench/run.sh --rows 1000000 --large   # both sizes, plus the flatness ratios 10M/1M (peak RSS, CPU a row)
+#   bash bench/run.sh --targets             # every mode with a target, in one run, then the targets side by side
 #   bash bench/run.sh --postgres            # a 5M-row PostgreSQL table: auditexport vs psql \copy to /dev/null
 #   bash bench/run.sh --noop                # an incremental run with nothing new, against a year of partitions
 #   bash bench/run.sh --daily               # the next day's run: one new 30-day export against the archive of the last
@@ -78,6 +79,8 @@ usage() {
 		usage: bench/run.sh [--rows N]... [--large] [--postgres] [--noop] [options]
 
 		modes (any combination; none given means --rows 1000000):
+		  --targets           every mode with a target: --rows 1000000 --large --postgres --noop, then a
+		                      summary of each target with its figure (about an hour on 2 cores)
 		  --rows N            CSV.gz input of about N rows: auditexport vs DuckDB (repeatable)
 		  --large             add the 10,000,000-row CSV.gz case
 		  --postgres          PostgreSQL table: auditexport vs psql \copy to /dev/null
@@ -123,6 +126,7 @@ while (($# > 0)); do
 		shift 2
 		;;
 	--large) sizes+=(10000000) && shift ;;
+	--targets) sizes+=(1000000 10000000) && do_pg=1 && do_noop=1 && shift ;;
 	--postgres) do_pg=1 && shift ;;
 	--no-pin) pin=0 && shift ;;
 	--noop) do_noop=1 && shift ;;
@@ -215,6 +219,11 @@ max_of() { printf '%s\n' "$@" | sort -g | tail -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 # verdict VALUE OP LIMIT -> "ok" or "MISS"
 verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? (v <= l) : (v < l); print ok ? "ok" : "MISS" }'; }
+# record_target WHAT FIGURE REFERENCE OP LIMIT: keeps a target's line for the summary printed at the end.
+TARGETS=()
+record_target() {
+	TARGETS+=("$(printf '%-40s %-34s %2s %-8s %s' "$1" "$2 $3" "$4" "$5" "$(verdict "$2" "$4" "$5")")")
+}
 kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -393,7 +402,7 @@ csv_run() {
 	fi
 }
 
-declare -A PEAK_BY_SIZE=()
+declare -A PEAK_BY_SIZE=() CPU_BY_SIZE=()
 
 bench_csv() {
 	local rows="$1" tool i load0 l
@@ -446,18 +455,30 @@ bench_csv() {
 	done
 	echo "auditexport peak RSS: $(kib_to_mib "${PEAK[auditexport]}") MiB (target <= 256 MiB: $(verdict "${PEAK[auditexport]}" '<=' 262144))"
 	echo
+	local size="CSV.gz $(fmt_int "$IN_ROWS") rows"
+	record_target "$size: wall / duckdb" "$wr" "(${MED[auditexport]}s / ${MED[duckdb]}s)" '<=' 0.75
+	record_target "$size: peak RSS MiB" "$(kib_to_mib "${PEAK[auditexport]}")" "" '<=' 256
 	PEAK_BY_SIZE[$IN_ROWS]="${PEAK[auditexport]}"
+	CPU_BY_SIZE[$IN_ROWS]="${CPU[auditexport]}"
 }
 
-# flatness: the largest input's auditexport peak RSS within 20% of the smallest's.
+# flatness: the largest input's auditexport peak RSS within 20% of the smallest's, and its CPU time a
+# million rows within 5%.
 flatness() {
 	((${#PEAK_BY_SIZE[@]} >= 2)) || return 0
-	local small big r
+	local small big r cs cb
 	small="$(printf '%s\n' "${!PEAK_BY_SIZE[@]}" | sort -n | head -n1)"
 	big="$(printf '%s\n' "${!PEAK_BY_SIZE[@]}" | sort -n | tail -n1)"
 	r="$(ratio "${PEAK_BY_SIZE[$big]}" "${PEAK_BY_SIZE[$small]}")"
 	echo "memory flatness: auditexport peak RSS at $(fmt_int "$big") rows / at $(fmt_int "$small") rows =" \
 		"$(kib_to_mib "${PEAK_BY_SIZE[$big]}") / $(kib_to_mib "${PEAK_BY_SIZE[$small]}") MiB = $r (target <= 1.20: $(verdict "$r" '<=' 1.20))"
+	record_target "peak RSS $(fmt_int "$big") / $(fmt_int "$small") rows" "$r" "" '<=' 1.20
+	cs="$(awk -v c="${CPU_BY_SIZE[$small]}" -v n="$small" 'BEGIN { printf "%.2f", c / n * 1e6 }')"
+	cb="$(awk -v c="${CPU_BY_SIZE[$big]}" -v n="$big" 'BEGIN { printf "%.2f", c / n * 1e6 }')"
+	r="$(ratio "$cb" "$cs")"
+	echo "cpu flatness: auditexport CPU-s a million rows at $(fmt_int "$big") rows / at $(fmt_int "$small") rows =" \
+		"$cb / $cs = $r (target <= 1.05: $(verdict "$r" '<=' 1.05))"
+	record_target "CPU a row $(fmt_int "$big") / $(fmt_int "$small") rows" "$r" "($cb / $cs CPU-s per 1M)" '<=' 1.05
 	echo
 }
 
@@ -569,6 +590,8 @@ bench_postgres() {
 	echo "ratio auditexport/psql: wall $wr (target <= 1.5: $(verdict "$wr" '<=' 1.5)); psql's wall includes the server's work, its cpu s only the client's"
 	echo "auditexport peak RSS: $(kib_to_mib "${PEAK[auditexport]}") MiB (target <= 256 MiB: $(verdict "${PEAK[auditexport]}" '<=' 262144))"
 	echo
+	record_target "PostgreSQL $(fmt_int "$pg_rows") rows: wall / psql" "$wr" "(${MED[auditexport]}s / ${MED[psql]}s)" '<=' 1.5
+	record_target "PostgreSQL $(fmt_int "$pg_rows") rows: peak RSS MiB" "$(kib_to_mib "${PEAK[auditexport]}")" "" '<=' 256
 }
 
 # ------------------------------------------------------------------------------------- no-op incremental
@@ -654,6 +677,7 @@ bench_noop() {
 		printf '%-8s %10s %8s %8s %8ss %7.3fs %7.3fs %7.3fs %5s MiB %8s\n' "$history" "${N_PARTS[$history]}" \
 			"${N_COMMITS[$history]}" "${N_SIZE[$history]}" "${N_BUILD[$history]}" "$med" "$mn" "$mx" \
 			"$(kib_to_mib "$(max_of ${N_RSS[$history]})")" "$(verdict "$med" '<' 2) <2s"
+		record_target "no-op run ($history history): wall s" "$med" "" '<' 2
 	done
 	echo
 }
@@ -799,6 +823,12 @@ flatness
 ((do_noop == 0)) || bench_noop
 ((do_daily == 0)) || bench_daily
 ((do_api == 0)) || bench_sigma_api
+if ((${#TARGETS[@]} > 0)); then
+	echo "== targets (this run's medians; each figure against its reference where it has one)"
+	printf '%-40s %-34s %2s %-8s %s\n' target figure "" limit verdict
+	printf '%s\n' "${TARGETS[@]}"
+	echo
+fi
 note "tables saved in $results"
 if [[ -n "${PG_STOP:-}" ]]; then
 	note "the benchmark's PostgreSQL server is still running (its table is reused next time); stop it with: $PG_STOP"
