@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -383,7 +381,7 @@ func (wr *writer) writeBucket(ctx context.Context, pj *partitionJob, src *spills
 	// Buckets split the key space by prefix, so sorting each bucket and
 	// writing them in order yields a sorted key file.
 	if pj.kw != nil {
-		sortKeys(written)
+		archive.SortKeys(written)
 		if err := pj.kw.write(written); err != nil {
 			return err
 		}
@@ -507,10 +505,6 @@ func (wr *writer) bucketSpills(part string, buckets int) (*spills, []string, err
 	}
 	wr.log.Info("partition split for dedup", "partition", part, "buckets", buckets)
 	return sub, names, nil
-}
-
-func sortKeys(ks []archive.Key) {
-	slices.SortFunc(ks, func(a, b archive.Key) int { return bytes.Compare(a[:], b[:]) })
 }
 
 // countCategory counts the event's category; looking up a category met

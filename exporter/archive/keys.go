@@ -2,7 +2,9 @@ package archive
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +15,18 @@ import (
 
 // Key is an event key: 128 bits of SHA-256 over the event's identity.
 type Key [16]byte
+
+// Compare orders keys as their bytes do (bytes.Compare), by two
+// big-endian words: key files are sorted this way.
+func (k Key) Compare(o Key) int {
+	if c := cmp.Compare(binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(o[:8])); c != 0 {
+		return c
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(k[8:]), binary.BigEndian.Uint64(o[8:]))
+}
+
+// SortKeys sorts keys in place, in key file order.
+func SortKeys(keys []Key) { slices.SortFunc(keys, Key.Compare) }
 
 // keysMagic starts every key file.
 const keysMagic = "AUDITEXPORT-KEYS-1\n"
@@ -25,7 +39,7 @@ func KeysHeader() []byte { return []byte(keysMagic) }
 // bytes each.
 func EncodeKeys(keys []Key) []byte {
 	sorted := slices.Clone(keys)
-	slices.SortFunc(sorted, func(a, b Key) int { return bytes.Compare(a[:], b[:]) })
+	SortKeys(sorted)
 	out := make([]byte, 0, len(keysMagic)+16*len(sorted))
 	out = append(out, keysMagic...)
 	for _, k := range sorted {
