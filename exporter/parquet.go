@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/auditexport/auditexport/exporter/archive"
 	"github.com/auditexport/auditexport/schema"
+	"github.com/auditexport/auditexport/sinks"
 )
 
 // Key-value metadata written into every Parquet file.
@@ -82,16 +84,22 @@ func (wr *writer) fileMeta() ([][2]string, error) {
 	}, nil
 }
 
-// hashingWriter counts and hashes what a Parquet writer writes.
+// hashingWriter counts and hashes (SHA-256 for the commit log, MD5 for the
+// upload) what a Parquet writer writes.
 type hashingWriter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
+	w           io.Writer
+	sha256, md5 hash.Hash
+	n           int64
+}
+
+func newHashingWriter(w io.Writer) *hashingWriter {
+	return &hashingWriter{w: w, sha256: sha256.New(), md5: md5.New()}
 }
 
 func (hw *hashingWriter) Write(p []byte) (int, error) {
 	n, err := hw.w.Write(p)
-	hw.h.Write(p[:n])
+	hw.sha256.Write(p[:n])
+	hw.md5.Write(p[:n])
 	hw.n += int64(n)
 	return n, err
 }
@@ -101,10 +109,12 @@ type localFile struct {
 	path             string
 	name             string // part-00000-<run id>.parquet
 	rows             int64
-	bytes            int64
-	sha256           string
+	sums             sinks.Digests // as encoded: the upload checks the file against them
 	minTime, maxTime time.Time
 }
+
+// sha256 is the file's SHA-256, in hex.
+func (lf localFile) sha256() string { return hex.EncodeToString(lf.sums.SHA256) }
 
 // partWriter encodes the rows of one partition into Parquet files rolled by
 // size. The caller's goroutine gathers rows into column batches; full
@@ -361,7 +371,7 @@ func (pw *partWriter) openFile() error {
 		return workDirErr("create a parquet file", err)
 	}
 	pw.file = f
-	pw.hw = &hashingWriter{w: f, h: sha256.New()}
+	pw.hw = newHashingWriter(f)
 	kv := metadata.NewKeyValueMetadata()
 	for _, m := range pw.meta {
 		if err := kv.Append(m[0], m[1]); err != nil {
@@ -397,8 +407,7 @@ func (pw *partWriter) closeFile() error {
 		path:    pw.file.Name(),
 		name:    filepath.Base(pw.file.Name()),
 		rows:    pw.rows,
-		bytes:   pw.hw.n,
-		sha256:  hex.EncodeToString(pw.hw.h.Sum(nil)),
+		sums:    sinks.Digests{Size: pw.hw.n, SHA256: pw.hw.sha256.Sum(nil), MD5: pw.hw.md5.Sum(nil)},
 		minTime: time.UnixMicro(pw.minTime).UTC(),
 		maxTime: time.UnixMicro(pw.maxTime).UTC(),
 	}

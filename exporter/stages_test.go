@@ -3,6 +3,8 @@ package exporter
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -73,8 +75,11 @@ func TestPartWriterAlone(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
-		if pf.NumRows() != f.rows || int64(len(data)) != f.bytes {
-			t.Errorf("%s: %d rows, %d bytes on disk; reported %d, %d", f.name, pf.NumRows(), len(data), f.rows, f.bytes)
+		if pf.NumRows() != f.rows || int64(len(data)) != f.sums.Size {
+			t.Errorf("%s: %d rows, %d bytes on disk; reported %d, %d", f.name, pf.NumRows(), len(data), f.rows, f.sums.Size)
+		}
+		if s, m := sha256.Sum256(data), md5.Sum(data); !bytes.Equal(s[:], f.sums.SHA256) || !bytes.Equal(m[:], f.sums.MD5) {
+			t.Errorf("%s: reported digests are not the file's", f.name)
 		}
 		if got := pf.Schema().Fields()[1].Name(); got != "event_id" {
 			t.Errorf("%s: second column %q, want event_id (lower case)", f.name, got)

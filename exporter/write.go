@@ -308,9 +308,9 @@ func (wr *writer) openOutputs(ctx context.Context, pj *partitionJob, sc *arrow.S
 			return err
 		}
 		res.staged = append(res.staged, st)
-		res.bytes += lf.bytes
+		res.bytes += lf.sums.Size
 		res.stats.Files++
-		wr.progress.add(0, lf.rows, lf.bytes)
+		wr.progress.add(0, lf.rows, lf.sums.Size)
 		return os.Remove(lf.path)
 	})
 	if err != nil {
@@ -540,16 +540,16 @@ func (wr *writer) countCategory(res *partResult, fields []decodedField, catCol i
 func (wr *writer) stage(ctx context.Context, part string, lf localFile) (archive.File, error) {
 	final := archive.DataKey(part, lf.name)
 	key := archive.StagingKey(wr.o.RunID, wr.attempt, final)
-	w, err := wr.o.Dest.PutFile(ctx, key, lf.path, sinks.PutOptions{IfNotExist: true, ContentType: "application/vnd.apache.parquet"})
+	// The upload reads the file against the digests taken as it was
+	// encoded, so a file changed on disk since fails here.
+	w, err := wr.o.Dest.PutFile(ctx, key, lf.path, sinks.PutOptions{IfNotExist: true,
+		ContentType: "application/vnd.apache.parquet", Digests: &lf.sums})
 	if err != nil {
 		return archive.File{}, err
 	}
-	if w.SHA256 != lf.sha256 || w.Size != lf.bytes {
-		return archive.File{}, fmt.Errorf("upload %s: stored %d bytes sha256 %s, encoded %d bytes sha256 %s", key, w.Size, w.SHA256, lf.bytes, lf.sha256)
-	}
-	wr.log.Debug("staged file", "key", key, "rows", lf.rows, "bytes", lf.bytes)
+	wr.log.Debug("staged file", "key", key, "rows", lf.rows, "bytes", w.Size)
 	return archive.File{
-		Key: final, Partition: part, Rows: lf.rows, Bytes: lf.bytes, SHA256: lf.sha256,
+		Key: final, Partition: part, Rows: lf.rows, Bytes: lf.sums.Size, SHA256: lf.sha256(),
 		MinTime: lf.minTime, MaxTime: lf.maxTime, Staging: key,
 	}, nil
 }

@@ -21,6 +21,17 @@ type PutOptions struct {
 	IfNotExist bool
 	// ContentType defaults to application/octet-stream.
 	ContentType string
+	// Digests, when set, are PutFile's file's size and hashes as its writer
+	// computed them: PutFile does not read the file an extra time to hash
+	// it. The upload still fails, as with digests PutFile computed, if the
+	// bytes it reads do not match them.
+	Digests *Digests
+}
+
+// Digests are a file's size, MD5 and SHA-256.
+type Digests struct {
+	Size        int64
+	MD5, SHA256 []byte
 }
 
 // Written is what Put verified after the upload.
@@ -36,7 +47,7 @@ type Written struct {
 }
 
 // PutFile uploads the file at path to key. It hashes the file first (SHA-256
-// and MD5), uploads with that MD5 so the service (GCS; Azure per block;
+// and MD5) unless opts.Digests holds them, uploads with that MD5 so the service (GCS; Azure per block;
 // gocloud itself elsewhere) rejects corrupted bytes, fails the upload if the
 // file changes while it is read, and then checks the stored size (and the
 // stored MD5 where the service keeps one) with Attributes.
@@ -57,8 +68,10 @@ func (b *Bucket) PutFile(ctx context.Context, key, path string, opts PutOptions)
 		return Written{}, b.sourceError(key, path, err)
 	}
 	defer f.Close()
-	sums, err := hashAll(f)
-	if err != nil {
+	var sums digests
+	if d := opts.Digests; d != nil {
+		sums = digests{size: d.Size, md5: d.MD5, sha256: d.SHA256}
+	} else if sums, err = hashAll(f); err != nil {
 		return Written{}, b.sourceError(key, path, err)
 	}
 	return b.put(ctx, key, opts, sums, func() (io.Reader, error) {

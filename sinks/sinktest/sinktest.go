@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) *sinks.Bucket) {
 	}{
 		{"PutBytesRoundTrip", testPutBytesRoundTrip},
 		{"PutFileRoundTrip", testPutFileRoundTrip},
+		{"PutFileDigests", testPutFileDigests},
 		{"ReadRange", testReadRange},
 		{"Overwrite", testOverwrite},
 		{"IfNotExist", testIfNotExist},
@@ -146,6 +147,40 @@ func testPutFileRoundTrip(t *testing.T, b *sinks.Bucket, p string) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Errorf("NewReader read %d bytes, want the %d written", len(got), len(data))
+	}
+}
+
+// testPutFileDigests: with the digests its writer computed, PutFile stores
+// the file; when the file no longer matches them (changed on disk since it
+// was written, same size), the put fails as an integrity error and no
+// object is left at the key.
+func testPutFileDigests(t *testing.T, b *sinks.Bucket, p string) {
+	data := randomBytes(t, 70_001)
+	path := filepath.Join(t.TempDir(), "part.parquet")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, m := sha256.Sum256(data), md5.Sum(data)
+	d := &sinks.Digests{Size: int64(len(data)), SHA256: s[:], MD5: m[:]}
+	key := p + "f.parquet"
+	w, err := b.PutFile(ctx(t), key, path, sinks.PutOptions{IfNotExist: true, Digests: d})
+	if err != nil {
+		t.Fatalf("PutFile: %v", err)
+	}
+	checkStored(t, b, key, data, w)
+
+	changed := slices.Clone(data)
+	changed[len(changed)/2] ^= 0xff
+	if err := os.WriteFile(path, changed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stale := p + "stale.parquet"
+	_, err = b.PutFile(ctx(t), stale, path, sinks.PutOptions{IfNotExist: true, Digests: d})
+	if !errors.Is(err, sinks.ErrIntegrity) {
+		t.Fatalf("PutFile of a file changed since its digests: %v, want ErrIntegrity", err)
+	}
+	if ok, err := b.Exists(ctx(t), stale); err != nil || ok {
+		t.Errorf("after the failed put, Exists(%s) = %v, %v; want false", stale, ok, err)
 	}
 }
 
