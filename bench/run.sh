@@ -181,6 +181,10 @@ done
 if ((${#sizes[@]} == 0 && do_pg == 0 && do_noop == 0 && do_daily == 0 && do_api == 0)); then
 	sizes=(1000000)
 fi
+# Each size once, smallest first (--targets with --rows 1000000 or --large asks for one twice).
+if ((${#sizes[@]} > 0)); then
+	mapfile -t sizes < <(printf '%s\n' "${sizes[@]}" | sort -n -u)
+fi
 
 # ---------------------------------------------------------------------------------------------- helpers
 
