@@ -83,21 +83,25 @@ func TestJSONOutputsSnakeCase(t *testing.T) {
 	}
 	outputs := map[string]string{"generate": stdout}
 	settings := []string{"--source.url", filepath.Join(dir, "land"), "--destination.url", filepath.Join(dir, "archive")}
-	for name, args := range map[string][]string{
-		"schema --header":     {"schema", "--header", "Timestamp,Event Type,Something New", "--json"},
-		"schema":              {"schema", "--json"},
-		"schema --categories": {"schema", "--categories", "--json"},
-		"plan":                append([]string{"plan", "--json"}, settings...),
-		"run":                 append([]string{"run", "--json"}, settings...),
-		"check":               append([]string{"check", "--json"}, settings...),
-		"config validate":     append([]string{"config", "validate", "--json"}, settings...),
-		"verify":              append([]string{"verify", "--json"}, settings...),
+	// In this order: verify needs the archive run writes.
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"schema --header", []string{"schema", "--header", "Timestamp,Event Type,Something New", "--json"}},
+		{"schema", []string{"schema", "--json"}},
+		{"schema --categories", []string{"schema", "--categories", "--json"}},
+		{"plan", append([]string{"plan", "--json"}, settings...)},
+		{"run", append([]string{"run", "--json"}, settings...)},
+		{"check", append([]string{"check", "--json"}, settings...)},
+		{"config validate", append([]string{"config", "validate", "--json"}, settings...)},
+		{"verify", append([]string{"verify", "--json"}, settings...)},
 	} {
-		_, out, errOut := cli(t, args...)
+		_, out, errOut := cli(t, c.args...)
 		if strings.TrimSpace(out) == "" {
-			t.Errorf("%s printed no JSON: %s", name, errOut)
+			t.Errorf("%s printed no JSON: %s", c.name, errOut)
 		}
-		outputs[name] = out
+		outputs[c.name] = out
 	}
 	// Fields whose keys are data (categories, dates, headers), not names.
 	dataMaps := map[string]bool{"categories": true, "unknown_categories": true, "distinct_per_day": true, "renames": true}
