@@ -21,10 +21,11 @@ type PutOptions struct {
 	IfNotExist bool
 	// ContentType defaults to application/octet-stream.
 	ContentType string
-	// Digests, when set, are PutFile's file's size and hashes as its writer
-	// computed them: PutFile does not read the file an extra time to hash
-	// it. The upload still fails, as with digests PutFile computed, if the
-	// bytes it reads do not match them.
+	// Digests, for PutFile, are the file's size and hashes as the file's
+	// writer computed them, so PutFile does not read the file once more to
+	// hash it. The upload still fails, as with the digests PutFile computes
+	// itself, when the bytes it reads do not match them. PutBytes ignores
+	// them.
 	Digests *Digests
 }
 
@@ -47,10 +48,11 @@ type Written struct {
 }
 
 // PutFile uploads the file at path to key. It hashes the file first (SHA-256
-// and MD5) unless opts.Digests holds them, uploads with that MD5 so the service (GCS; Azure per block;
-// gocloud itself elsewhere) rejects corrupted bytes, fails the upload if the
-// file changes while it is read, and then checks the stored size (and the
-// stored MD5 where the service keeps one) with Attributes.
+// and MD5) unless opts.Digests holds those, uploads with that MD5 so the
+// service (GCS; Azure per block; gocloud itself elsewhere) rejects corrupted
+// bytes, fails the upload if the file does not match the digests as it is
+// read, and then checks the stored size (and the stored MD5 where the
+// service keeps one) with Attributes.
 //
 // Transient failures are retried (see RetryPolicy). With IfNotExist, a put
 // that meets ErrExists compares the stored object with ours: the same size
